@@ -1,0 +1,101 @@
+"""The ASGI application factory. Nothing happens at import time (STYLE habit 9)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from xborder.api.access_log import AccessLogMiddleware
+from xborder.api.endpoint import XbsEndpoint
+from xborder.api.gate import Gate, OpenGate
+from xborder.api.routes import Services
+from xborder.clock import Clock, SystemClock
+from xborder.config import Settings
+from xborder.domain.model import CancelPolicy
+from xborder.logs import configure_logging
+from xborder.services.payments import PaymentRules
+from xborder.storage.engine import make_engine
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+
+log = logging.getLogger("xborder")
+
+
+def rules_from(settings: Settings) -> PaymentRules:
+    """The payment rules a deployment's settings describe."""
+    return PaymentRules(cancel_policy=CancelPolicy(settings.non_cancellable_providers))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    gate: Gate | None = None,
+) -> Starlette:
+    """Build the xborder ASGI app.
+
+    Args:
+        settings: the deployment's settings.
+        engine: a ready engine (tests share one); by default one is made from settings
+            and disposed of at shutdown.
+        clock: the time source; the wall clock by default.
+        gate: authentication and payload encryption; open (sandbox, unsigned) by default.
+    """
+    owned = engine is None
+    engine = engine or make_engine(
+        settings.effective_database_url,
+        pool_size=settings.pool_size,
+        synchronous=settings.sqlite_synchronous,
+    )
+    services = Services(
+        uow_factory=SqlAlchemyUowFactory(engine),
+        clock=clock or SystemClock(),
+        rules=rules_from(settings),
+    )
+    endpoint = XbsEndpoint(services, gate or OpenGate())
+
+    async def health(_request: Request) -> Response:
+        try:
+            await run_in_threadpool(_ping, engine)
+        except sa.exc.SQLAlchemyError:
+            log.warning("health check: database unreachable")
+            return JSONResponse({"status": "DOWN"}, status_code=503)
+        return JSONResponse({"status": "UP"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    app = Starlette(
+        routes=[Route("/health", health, methods=["GET"]), Mount("/", app=endpoint)],
+        lifespan=lifespan,
+    )
+    if settings.access_log:
+        app.add_middleware(AccessLogMiddleware)
+    app.state.engine = engine
+    app.state.services = services
+    return app
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+def app_from_env() -> Any:
+    """Entry point for the server's worker processes: settings come from ``XBORDER_*``."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,96 @@
+"""XML: hardened parsing with defusedxml, and a small serialiser.
+
+Parsing refuses DTDs, entity declarations and external references, and never touches the
+network; documents deeper than :data:`MAX_DEPTH` are refused. Element names equal JSON
+member names (D10); attributes and namespaces carry no meaning in XBS and are ignored.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+from xml.sax.saxutils import escape
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from xborder.api.codecs.base import NULL, DecodeError, Document
+
+MAX_DEPTH = 32
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+LIST_ELEMENTS = frozenset({"data_field"})
+"""Elements that are always lists, even when they occur once (JSON sends arrays for them)."""
+
+
+class XmlCodec:
+    """``application/xml`` (``text/xml`` is read the same way)."""
+
+    name = "xml"
+    media_type = "application/xml"
+
+    def decode(self, data: bytes) -> Document:
+        try:
+            root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        except (DefusedXmlException, ET.ParseError, ValueError) as exc:
+            raise DecodeError(str(exc)) from exc
+        _check_depth(root)
+        return {_local(root.tag): _value(root)}
+
+    def encode(self, document: Document) -> bytes:
+        parts: list[str] = []
+        for name, value in document.items():
+            _write(parts, name, value)
+        return DECLARATION + "".join(parts).encode("utf-8")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _check_depth(root: ET.Element) -> None:
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DecodeError(f"XML nested deeper than {MAX_DEPTH}")
+        stack.extend((child, depth + 1) for child in element)
+
+
+def _value(element: ET.Element) -> Any:
+    children = list(element)
+    if not children:
+        return element.text or ""
+    result: dict[str, Any] = {}
+    for child in children:
+        name = _local(child.tag)
+        value = _value(child)
+        if name in result:
+            previous = result[name]
+            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        elif name in LIST_ELEMENTS:
+            result[name] = [value]
+        else:
+            result[name] = value
+    return result
+
+
+def _write(parts: list[str], name: str, value: Any) -> None:
+    if value is None or value is NULL:
+        return
+    if isinstance(value, list):
+        for item in value:
+            _write(parts, name, item)
+        return
+    parts.append(f"<{name}>")
+    if isinstance(value, dict):
+        for child, child_value in value.items():
+            _write(parts, child, child_value)
+    elif isinstance(value, bool):
+        parts.append("true" if value else "false")
+    else:
+        parts.append(escape(str(value), {'"': "&quot;", "'": "&apos;"}))
+    parts.append(f"</{name}>")
+
+
+XML = XmlCodec()

@@ -1,0 +1,124 @@
+"""The ASGI endpoint that serves every XBS path: read, gate, decode, run, encode, answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
+
+from xborder.api import problems
+from xborder.api.codecs import JSON, Codec
+from xborder.api.errors import envelope, render_error
+from xborder.api.gate import Gate, Incoming
+from xborder.api.negotiation import codec_for_content_type, response_codec
+from xborder.api.routes import Route, Services, decode_body, match, new_request_id, run
+from xborder.config import MAX_BODY_BYTES
+from xborder.errors import XborderError
+
+log = logging.getLogger("xborder.api")
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class XbsEndpoint:
+    """Serves the XBS API; every failure is answered in the ``Errors`` envelope."""
+
+    def __init__(self, services: Services, gate: Gate, *, max_body: int = MAX_BODY_BYTES) -> None:
+        self.services = services
+        self.gate = gate
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        headers = Headers(scope=scope)
+        codec: Codec = JSON
+        try:
+            route = match(_raw_path(scope), scope["method"], scope.get("query_string", b""))
+            codec = response_codec(headers.get("accept"), headers.get("content-type"))
+            body = await _read_body(receive, headers, self.max_body)
+            incoming = Incoming(
+                scope["method"], _url(scope, headers), route.partner_id, dict(headers), body
+            )
+            answer = await run_in_threadpool(self._handle, route, incoming, codec, request_id)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
+            answer = _error_answer(exc, codec, request_id)
+        status, response_headers, content = answer
+        scope.setdefault("state", {})["request_id"] = request_id
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def _handle(self, route: Route, incoming: Incoming, codec: Codec, request_id: str) -> Answer:
+        try:
+            admitted = self.gate.admit(incoming)
+            payload = decode_body(
+                route, admitted.body, codec_for_content_type(admitted.content_type)
+            )
+            document = run(route, payload, admitted.caller, self.services, codec)
+            content, extra = self.gate.seal(
+                admitted.caller, codec.encode(document), codec.media_type
+            )
+        except Exception as exc:  # noqa: BLE001 - rendered by the one error table
+            return _error_answer(exc, codec, request_id)
+        return 200, _headers(codec.media_type, content, extra), content
+
+
+def _error_answer(exc: BaseException, codec: Codec, request_id: str) -> Answer:
+    rendered = render_error(exc)
+    if rendered.status >= 500:
+        log.error("unexpected failure (request %s)", request_id, exc_info=exc)
+    elif not isinstance(exc, XborderError):
+        log.warning("unclassified error %s (request %s)", type(exc).__name__, request_id)
+    content = codec.encode(envelope(rendered, request_id))
+    return rendered.status, _headers(codec.media_type, content, dict(rendered.headers)), content
+
+
+def _headers(media_type: str, content: bytes, extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-type", media_type.encode("latin-1")),
+        (b"content-length", str(len(content)).encode("latin-1")),
+    ]
+    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items())
+    return headers
+
+
+def _raw_path(scope: Scope) -> bytes:
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        return str(scope["path"]).encode("utf-8")
+    return raw.split(b"?", 1)[0]
+
+
+def _url(scope: Scope, headers: Headers) -> str:
+    """The URL as the client addressed it (scheme, Host header, raw path and query)."""
+    scheme = scope.get("scheme", "http")
+    host = headers.get("host") or _server_host(scope)
+    url = f"{scheme}://{host}{_raw_path(scope).decode('latin-1')}"
+    query: bytes = scope.get("query_string", b"")
+    return f"{url}?{query.decode('latin-1')}" if query else url
+
+
+def _server_host(scope: Scope) -> str:
+    server: Any = scope.get("server")
+    return f"{server[0]}:{server[1]}" if server else "localhost"
+
+
+async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise problems.BodyTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise problems.MalformedBody("client disconnected")
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise problems.BodyTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

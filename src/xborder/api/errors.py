@@ -1,0 +1,125 @@
+"""One table from error class to HTTP status and ``Errors`` body (D6, D7, D8, D9).
+
+Nothing else in xborder decides an HTTP status for an error. Every error a client can cause
+is in the table; anything else becomes 500 SYSTEM_ERROR 150001 with an empty Source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from xborder.api import problems
+from xborder.api.codecs import NULL
+from xborder.domain import errors as domain
+from xborder.domain.codes import KNOWN_CODES
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorItem:
+    """One ``Error`` of the envelope."""
+
+    reason_code: str
+    description: str
+    source: str = ""
+    detail_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An HTTP status, the envelope's items, and extra response headers."""
+
+    status: int
+    items: tuple[ErrorItem, ...]
+    headers: tuple[tuple[str, str], ...] = ()
+    request_id: bool = True
+
+
+def _code(code: str, source: str = "") -> ErrorItem:
+    reason, description = KNOWN_CODES[code]
+    return ErrorItem(reason, description, source, code)
+
+
+def _validation(exc: domain.ValidationFailed) -> Rendered:
+    items = tuple(
+        ErrorItem(p.kind.reason_code, p.kind.description, p.source, p.kind.detail_code)
+        for p in exc.problems
+    )
+    return Rendered(400, items)
+
+
+_REJECTION_STATUS = {"DECLINE": 402, "SYSTEM_ERROR": 500, "RESOURCE_UNKNOWN": 404}
+
+
+def _rejected(exc: domain.PaymentRejected) -> Rendered:
+    r = exc.rejection
+    status = _REJECTION_STATUS.get(r.reason_code, 400 if r.detail_code.endswith("2000") else 402)
+    return Rendered(status, (ErrorItem(r.reason_code, r.description, r.source, r.detail_code),))
+
+
+def _not_found(exc: BaseException) -> Rendered:
+    return Rendered(404, (_code("110507", str(exc) or "GetPayment"),))
+
+
+def _method(exc: problems.MethodNotAllowed) -> Rendered:
+    return Rendered(405, (_code("082000", exc.source),), (("Allow", ", ".join(exc.allowed)),))
+
+
+def _fixed(
+    status: int, code: str, source: str | None = None
+) -> Callable[[BaseException], Rendered]:
+    def render(exc: BaseException) -> Rendered:
+        item_source = source if source is not None else getattr(exc, "source", "")
+        return Rendered(status, (_code(code, item_source),))
+
+    return render
+
+
+ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
+    domain.ValidationFailed: _validation,
+    domain.PaymentRejected: _rejected,
+    domain.PaymentNotFound: _not_found,
+    domain.CancellationNotPermitted: _fixed(402, "130111", "CancelPayment"),
+    domain.InvalidTransition: _fixed(402, "130111", "CancelPayment"),
+    domain.ReferenceConflict: _fixed(409, "082000", "transaction_reference"),
+    problems.UnsupportedMediaType: _fixed(415, "062000"),
+    problems.NotAcceptable: _fixed(406, "062000"),
+    problems.MalformedBody: _fixed(400, "062000"),
+    problems.BodyTooLarge: _fixed(413, "072000"),
+    problems.InvalidPartnerId: _fixed(400, "082000"),
+    problems.UnknownRoute: _fixed(404, "110507"),
+    problems.MethodNotAllowed: _method,
+}
+"""Error class -> renderer. Looked up along the class's MRO, most specific first."""
+
+SYSTEM_ERROR = Rendered(500, (_code("150001"),))
+
+
+def render_error(exc: BaseException) -> Rendered:
+    """The status and envelope items for ``exc``."""
+    for cls in type(exc).__mro__:
+        renderer = ERROR_TABLE.get(cls)
+        if renderer is not None:
+            return renderer(exc)
+    return SYSTEM_ERROR
+
+
+def envelope(rendered: Rendered, request_id: str | None) -> dict[str, Any]:
+    """The ``Errors`` document of xbs-api.md §5.1: one ``Error`` object, or a list of them."""
+    errors = [_error(item, request_id if rendered.request_id else None) for item in rendered.items]
+    return {"Errors": {"Error": errors[0] if len(errors) == 1 else errors}}
+
+
+def _error(item: ErrorItem, request_id: str | None) -> dict[str, Any]:
+    details: Any = NULL  # gateway errors carry "Details": null (xbs-api.md §8.3)
+    if item.detail_code is not None:
+        details = {"Detail": {"Name": "ErrorDetailCode", "Value": item.detail_code}}
+    return {
+        "RequestId": request_id if request_id is not None else NULL,
+        "Source": item.source,
+        "ReasonCode": item.reason_code,
+        "Description": item.description,
+        "Recoverable": "false",
+        "Details": details,
+    }

@@ -1,0 +1,60 @@
+"""Pick codecs from ``Content-Type`` and ``Accept`` (D9)."""
+
+from __future__ import annotations
+
+from xborder.api.codecs import JSON, XML, Codec
+from xborder.api.problems import NotAcceptable
+
+_BY_MEDIA_TYPE: dict[str, Codec] = {
+    "application/json": JSON,
+    "application/xml": XML,
+    "text/xml": XML,
+}
+_WILDCARDS = frozenset({"*/*", "application/*"})
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def codec_for_content_type(content_type: str | None) -> Codec | None:
+    """The codec a ``Content-Type`` names, or None when absent or unsupported."""
+    if not content_type:
+        return None
+    return _BY_MEDIA_TYPE.get(_media_type(content_type))
+
+
+def response_codec(accept: str | None, content_type: str | None) -> Codec:
+    """The response format: from ``Accept``; when absent or a wildcard, from the request's
+    ``Content-Type``; when that is absent too, JSON (D9).
+
+    Raises:
+        NotAcceptable: ``Accept`` names neither JSON nor XML.
+    """
+    fallback = codec_for_content_type(content_type) or JSON
+    if accept is None or not accept.strip():
+        return fallback
+    for media_type in _ranked(accept):
+        if media_type in _WILDCARDS:
+            return fallback
+        if media_type in _BY_MEDIA_TYPE:
+            return _BY_MEDIA_TYPE[media_type]
+    raise NotAcceptable()
+
+
+def _ranked(accept: str) -> list[str]:
+    """Media types of an Accept header, best first (q=0 dropped, ties keep their order)."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate(accept.split(",")):
+        media_type, *params = item.split(";")
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if quality > 0 and media_type.strip():
+            ranked.append((-quality, index, media_type.strip().lower()))
+    return [media_type for _, _, media_type in sorted(ranked)]

@@ -1,0 +1,170 @@
+"""The XBS endpoints under ``/send/v1/partners/{partner-id}/crossborder``.
+
+Routing works on the raw path, one percent-decoded segment at a time, so a transaction
+reference holding ``%2F`` is still one segment (D2). Each request goes through the same
+steps: route -> negotiate -> read body -> gate (auth, decrypt) -> decode -> use case ->
+encode -> seal. Endpoints stay thin; rules live in the services and the domain.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from xborder.api import problems
+from xborder.api.codecs import XML, Codec, DecodeError
+from xborder.api.gate import Caller
+from xborder.api.schemas import CANCEL_SUCCESS, payment_view
+from xborder.clock import Clock
+from xborder.domain.request import parse_payment_request
+from xborder.services import payments as usecases
+from xborder.services.payments import PaymentRules, UowFactory
+
+PREFIX = b"/send/v1/partners/"
+PARTNER_ID = re.compile(r"[A-Za-z0-9_.\-@:+=!$&'()*]{1,35}")
+"""D8: at most 35 characters, no spaces, alphanumeric plus a set of specials."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A matched endpoint: which handler, for which partner, with which path key."""
+
+    name: str
+    partner_id: str
+    key: str
+    root: str | None  # the request root element the endpoint expects, when it takes a body
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the endpoints need to run use cases."""
+
+    uow_factory: UowFactory
+    clock: Clock
+    rules: PaymentRules
+
+
+def new_request_id() -> str:
+    """A numeric request id, as XBS error envelopes carry."""
+    return str(10**9 + secrets.randbelow(9 * 10**9))
+
+
+def match(raw_path: bytes, method: str, query: bytes) -> Route:
+    """Find the endpoint for a raw path. Raises UnknownRoute, MethodNotAllowed, InvalidPartnerId."""
+    if not raw_path.startswith(PREFIX):
+        raise problems.UnknownRoute()
+    segments = [_segment(s) for s in raw_path[len(PREFIX) :].split(b"/")]
+    if len(segments) < 2 or segments[1] != "crossborder":
+        raise problems.UnknownRoute()
+    partner_id, rest = segments[0], segments[2:]
+    route = _route(rest, method, partner_id, query)
+    if not PARTNER_ID.fullmatch(partner_id):
+        raise problems.InvalidPartnerId()
+    return route
+
+
+def _route(rest: list[str], method: str, partner_id: str, query: bytes) -> Route:
+    if rest in ([], [""]):
+        _allow(method, ("GET",))
+        return Route("find", partner_id, _ref(query), None)
+    if rest == ["payment"] and method == "POST":
+        return Route("create", partner_id, "", "paymentrequest")
+    if len(rest) == 1 and rest[0]:
+        _allow(method, ("GET",))
+        return Route("get", partner_id, rest[0], None)
+    if len(rest) == 2 and rest[0] and rest[1] == "cancel":
+        _allow(method, ("GET", "POST"))
+        return Route("cancel", partner_id, rest[0], "cancelpaymentrequest")
+    raise problems.UnknownRoute()
+
+
+def _allow(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed and not (method == "HEAD" and "GET" in allowed):
+        raise problems.MethodNotAllowed(allowed)
+
+
+def _segment(raw: bytes) -> str:
+    try:
+        return unquote(raw.decode("ascii"), errors="strict")
+    except UnicodeError as exc:
+        raise problems.UnknownRoute() from exc
+
+
+def _ref(query: bytes) -> str:
+    try:
+        values = parse_qs(query.decode("ascii"), errors="strict").get("ref")
+    except UnicodeError as exc:
+        raise problems.UnknownRoute() from exc
+    if not values or not values[0]:
+        raise problems.UnknownRoute()
+    return values[0]
+
+
+def decode_body(route: Route, body: bytes, content_type_codec: Codec | None) -> Any:
+    """The value under the endpoint's root element, or None for an empty body (D1, D9)."""
+    if not body or route.root is None:
+        return None
+    if content_type_codec is None:
+        raise problems.UnsupportedMediaType()
+    try:
+        document = content_type_codec.decode(body)
+    except DecodeError as exc:
+        raise problems.MalformedBody(str(exc)) from exc
+    if route.root not in document:
+        raise problems.MalformedBody(f"root element must be {route.root}")
+    return document[route.root]
+
+
+def run(
+    route: Route, payload: Any, caller: Caller, services: Services, codec: Codec
+) -> dict[str, Any]:
+    """Run the endpoint's use case and build the response document."""
+    handler = _HANDLERS[route.name]
+    return handler(route, payload, services, codec is XML)
+
+
+def _create(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+    request = parse_payment_request(payload)
+    payment = usecases.create_payment(
+        route.partner_id,
+        request,
+        uow_factory=services.uow_factory,
+        clock=services.clock,
+        rules=services.rules,
+    )
+    return payment_view(payment, xml=xml)
+
+
+def _get(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+    payment = usecases.get_payment(route.partner_id, route.key, uow_factory=services.uow_factory)
+    return payment_view(payment, retrieve=True, xml=xml)
+
+
+def _find(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+    payment = usecases.find_payment(route.partner_id, route.key, uow_factory=services.uow_factory)
+    return payment_view(payment, retrieve=True, xml=xml)
+
+
+def _cancel(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+    if payload is not None and not isinstance(payload, (str, dict)):
+        raise problems.MalformedBody("cancelpaymentrequest must be empty or an object")
+    usecases.cancel_payment(
+        route.partner_id,
+        route.key,
+        uow_factory=services.uow_factory,
+        clock=services.clock,
+        rules=services.rules,
+    )
+    return CANCEL_SUCCESS
+
+
+_HANDLERS: dict[str, Callable[[Route, Any, Services, bool], dict[str, Any]]] = {
+    "create": _create,
+    "get": _get,
+    "find": _find,
+    "cancel": _cancel,
+}

@@ -1,0 +1,78 @@
+"""``xborder serve``: run the API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from xborder.cli.commands._common import database_options, load_settings, prepare_data_dir
+from xborder.config import Settings
+from xborder.logs import configure_logging
+from xborder.storage.engine import make_engine
+from xborder.storage.migrate import upgrade
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on [env: XBORDER_HOST; default: 127.0.0.1].")
+@click.option("--port", type=int, help="Port [env: XBORDER_PORT; default: 8080].")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes [env: XBORDER_WORKERS; default: 1].",
+)
+@database_options
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Serve the XBS API (migrations are applied first).
+
+    \b
+    Examples:
+      xborder serve
+      XBORDER_PORT=9000 xborder serve --workers 2
+      xborder serve --database-url postgresql://127.0.0.1/xborder
+    """
+    settings = load_settings(
+        host=host, port=port, workers=workers, database_url=database_url, data_dir=data_dir
+    )
+    configure_logging(settings.log_level)
+    prepare_data_dir(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    # Worker processes rebuild their settings from the environment: hand the flags over.
+    os.environ.update(_as_environment(settings))
+    import uvicorn
+
+    uvicorn.run(
+        "xborder.api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _as_environment(settings: Settings) -> dict[str, str]:
+    env = {
+        "XBORDER_HOST": settings.host,
+        "XBORDER_PORT": str(settings.port),
+        "XBORDER_WORKERS": str(settings.workers),
+        "XBORDER_DATA_DIR": str(settings.data_dir),
+    }
+    if settings.database_url:
+        env["XBORDER_DATABASE_URL"] = settings.database_url
+    return env

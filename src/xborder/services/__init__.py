@@ -1,0 +1,1 @@
+"""Use cases: primitives in, domain snapshots out, a unit of work injected."""

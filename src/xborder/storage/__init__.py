@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy 2 Core on SQLite (default) and PostgreSQL."""

@@ -1,0 +1,77 @@
+"""Engines: SQLite with WAL and immediate write transactions, or PostgreSQL with a pool.
+
+SQLite note: a transaction that reads and then writes can fail at once with "database is
+locked" when another process committed in between (a snapshot cannot be upgraded). Write
+units of work therefore start with ``BEGIN IMMEDIATE``, which takes the write lock up front
+and lets ``busy_timeout`` queue the writers; read-only units use a plain ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+READONLY = "xborder_readonly"
+"""Execution option marking a connection whose transaction only reads."""
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str) -> str:
+    """Pick our drivers: ``postgresql://`` means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") -> Engine:
+    """An engine for ``url`` set up for xborder's transactions.
+
+    Args:
+        url: a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://...``).
+        pool_size: connections kept per process.
+        synchronous: SQLite ``PRAGMA synchronous``; NORMAL with WAL survives a process
+            kill, FULL also survives power loss.
+    """
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, pool_size, synchronous)
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def _sqlite_engine(url: str, pool_size: int, synchronous: str) -> Engine:
+    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"unknown synchronous mode {synchronous!r}")
+    in_memory = make_url(url).database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {
+        "connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}
+    }
+    if in_memory:
+        kwargs["poolclass"] = sa.StaticPool
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        readonly = conn.get_execution_options().get(READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine

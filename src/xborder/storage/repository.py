@@ -1,0 +1,170 @@
+"""SqlAlchemyPaymentRepository: payments and their outbox events, in SQLAlchemy Core.
+
+Core rather than the ORM: the cancel is one conditional ``UPDATE ... WHERE version = :v``
+and the hot paths are two or three statements; an identity map would add cost and no safety.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from xborder.domain.channels import Channel
+from xborder.domain.errors import Rejection
+from xborder.domain.events import StatusChanged
+from xborder.domain.model import Payment
+from xborder.domain.money import Money
+from xborder.domain.pricing import Quote
+from xborder.domain.states import PaymentStatus, PendingStage
+from xborder.services.unit_of_work import ConflictError, DuplicateReference
+from xborder.storage.tables import outbox, payments
+
+_MONEY_FIELDS = ("fees", "charged", "credited", "principal", "settlement")
+
+
+class SqlAlchemyPaymentRepository:
+    """Implements :class:`xborder.services.unit_of_work.PaymentRepository`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, payment: Payment) -> None:
+        try:
+            self._connection.execute(payments.insert().values(**_row(payment, version=1)))
+        except IntegrityError as exc:
+            raise DuplicateReference(payment.transaction_reference) from exc
+        payment.version = 1
+        self._write_events(payment)
+
+    def get(self, partner_id: str, payment_id: str) -> Payment | None:
+        query = payments.select().where(
+            payments.c.id == payment_id, payments.c.partner_id == partner_id
+        )
+        return self._one(query)
+
+    def get_by_reference(self, partner_id: str, reference: str) -> Payment | None:
+        query = payments.select().where(
+            payments.c.partner_id == partner_id, payments.c.transaction_reference == reference
+        )
+        return self._one(query)
+
+    def save(self, payment: Payment) -> None:
+        values = _row(payment, version=payment.version + 1)
+        for key in ("id", "partner_id", "transaction_reference", "created", "request_json"):
+            values.pop(key)
+        result = self._connection.execute(
+            payments.update()
+            .where(payments.c.id == payment.id, payments.c.version == payment.version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ConflictError(payment.id)
+        payment.version += 1
+        self._write_events(payment)
+
+    def _one(self, query: sa.Select[Any]) -> Payment | None:
+        row = self._connection.execute(query).mappings().first()
+        return _payment(row) if row is not None else None
+
+    def _write_events(self, payment: Payment) -> None:
+        if payment.events:
+            self._connection.execute(outbox.insert(), [_event_row(e) for e in payment.events])
+            payment.events.clear()
+
+
+def _row(payment: Payment, *, version: int) -> dict[str, Any]:
+    rejection = payment.rejection
+    return {
+        "id": payment.id,
+        "partner_id": payment.partner_id,
+        "transaction_reference": payment.transaction_reference,
+        "environment": payment.environment,
+        "status": payment.status.value,
+        "pending_stage": payment.pending_stage.value if payment.pending_stage else None,
+        "pending_max_completion_date": payment.pending_max_completion_date,
+        "channel": payment.channel.value,
+        "provider": payment.provider,
+        "created": payment.created,
+        "status_timestamp": payment.status_timestamp,
+        "request_json": json.dumps(payment.request, separators=(",", ":"), ensure_ascii=False),
+        "request_fingerprint": payment.request_fingerprint,
+        "quote_json": _quote_json(payment.quote),
+        "cashout_code": payment.cashout_code,
+        "rejection_code": rejection.detail_code if rejection else None,
+        "rejection_reason": rejection.reason_code if rejection else None,
+        "rejection_description": rejection.description if rejection else None,
+        "rejection_source": rejection.source if rejection else None,
+        "return_message": payment.return_message,
+        "version": version,
+    }
+
+
+def _payment(row: sa.RowMapping) -> Payment:
+    rejection = None
+    if row["rejection_code"] is not None:
+        rejection = Rejection(
+            detail_code=row["rejection_code"],
+            reason_code=row["rejection_reason"],
+            description=row["rejection_description"],
+            source=row["rejection_source"] or "",
+        )
+    stage = row["pending_stage"]
+    return Payment(
+        id=row["id"],
+        partner_id=row["partner_id"],
+        transaction_reference=row["transaction_reference"],
+        request=json.loads(row["request_json"]),
+        request_fingerprint=row["request_fingerprint"],
+        channel=Channel(row["channel"]),
+        provider=row["provider"],
+        status=PaymentStatus(row["status"]),
+        pending_stage=PendingStage(stage) if stage else None,
+        created=row["created"],
+        status_timestamp=row["status_timestamp"],
+        pending_max_completion_date=row["pending_max_completion_date"],
+        quote=_quote(row["quote_json"]),
+        cashout_code=row["cashout_code"],
+        rejection=rejection,
+        return_message=row["return_message"],
+        environment=row["environment"],
+        version=row["version"],
+    )
+
+
+def _quote_json(quote: Quote | None) -> str | None:
+    if quote is None:
+        return None
+    data: dict[str, Any] = {"fx_rate": str(quote.fx_rate)}
+    for name in _MONEY_FIELDS:
+        money: Money = getattr(quote, name)
+        data[name] = [money.to_wire(), money.currency]
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _quote(text: str | None) -> Quote | None:
+    if text is None:
+        return None
+    data = json.loads(text)
+    monies = {name: Money(Decimal(data[name][0]), data[name][1]) for name in _MONEY_FIELDS}
+    return Quote(fx_rate=Decimal(data["fx_rate"]), **monies)
+
+
+def _event_row(event: StatusChanged) -> dict[str, Any]:
+    return {
+        "event_ref": str(uuid.uuid4()),
+        "payment_id": event.payment_id,
+        "partner_id": event.partner_id,
+        "transaction_reference": event.transaction_reference,
+        "previous_status": event.previous_status.value,
+        "status": event.status.value,
+        "pending_stage": event.pending_stage.value if event.pending_stage else None,
+        "occurred_at": event.occurred_at,
+        "error_code": event.error_code,
+        "error_message": event.error_message,
+    }

@@ -1,0 +1,105 @@
+"""Table definitions. Domain invariants are repeated here as CHECK constraints.
+
+The migrations in ``migrations/versions`` are the source of truth for the deployed schema;
+these definitions must match them (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+STATUSES = ("PENDING", "SUCCESS", "REJECTED", "RETURNED", "CANCELLED")
+CHANNELS = ("CASH_OUT", "BANK_ACCOUNT", "CARD", "MOBILE_MONEY")
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.String(31), primary_key=True),
+    sa.Column("partner_id", sa.String(35), nullable=False),
+    sa.Column("transaction_reference", sa.String(40), nullable=False),
+    sa.Column("environment", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pending_stage", sa.String(30)),
+    sa.Column("pending_max_completion_date", UtcDateTime()),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("provider", sa.String(200)),
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.Column("status_timestamp", UtcDateTime(), nullable=False),
+    sa.Column("request_json", sa.Text(), nullable=False),
+    sa.Column("request_fingerprint", sa.String(64), nullable=False),
+    sa.Column("quote_json", sa.Text()),
+    sa.Column("cashout_code", sa.String(30)),
+    sa.Column("rejection_code", sa.String(6)),
+    sa.Column("rejection_reason", sa.String(64)),
+    sa.Column("rejection_description", sa.String(1000)),
+    sa.Column("rejection_source", sa.String(200)),
+    sa.Column("return_message", sa.String(1000)),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint(
+        "partner_id", "transaction_reference", name="uq_payments_partner_reference"
+    ),
+    sa.CheckConstraint(_in("status", STATUSES), name="ck_payments_status"),
+    sa.CheckConstraint(_in("channel", CHANNELS), name="ck_payments_channel"),
+    sa.CheckConstraint(
+        "(status = 'PENDING' AND pending_stage IS NOT NULL)"
+        " OR (status <> 'PENDING' AND pending_stage IS NULL"
+        " AND pending_max_completion_date IS NULL)",
+        name="ck_payments_pending_stage",
+    ),
+    sa.CheckConstraint("version >= 0", name="ck_payments_version"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_ref", sa.String(36), nullable=False, unique=True),
+    sa.Column("payment_id", sa.String(31), sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column("partner_id", sa.String(35), nullable=False),
+    sa.Column("transaction_reference", sa.String(40), nullable=False),
+    sa.Column("previous_status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pending_stage", sa.String(30)),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("error_code", sa.String(6)),
+    sa.Column("error_message", sa.String(1000)),
+    sa.Column("delivered_at", UtcDateTime()),
+    sa.CheckConstraint(_in("status", STATUSES), name="ck_outbox_status"),
+)
+sa.Index("ix_outbox_payment", outbox.c.payment_id, outbox.c.id)
+sa.Index("ix_outbox_undelivered", outbox.c.delivered_at, outbox.c.id)
