@@ -38,7 +38,9 @@ class SqlAlchemyPaymentRepository:
         try:
             self._connection.execute(payments.insert().values(**_row(payment, version=1)))
         except IntegrityError as exc:
-            raise DuplicateReference(payment.transaction_reference) from exc
+            if _violates(exc, "uq_payments_partner_reference"):
+                raise DuplicateReference(payment.transaction_reference) from exc
+            raise
         payment.version = 1
         self._write_events(payment)
 
@@ -76,6 +78,17 @@ class SqlAlchemyPaymentRepository:
         if payment.events:
             self._connection.execute(outbox.insert(), [_event_row(e) for e in payment.events])
             payment.events.clear()
+
+
+def _violates(exc: IntegrityError, constraint: str) -> bool:
+    """Whether ``exc`` is a unique violation of ``constraint`` (PostgreSQL names it; SQLite
+    names the columns)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return bool(diag.constraint_name == constraint)
+    return "UNIQUE constraint failed: payments.partner_id, payments.transaction_reference" in str(
+        exc.orig
+    )
 
 
 def _row(payment: Payment, *, version: int) -> dict[str, Any]:

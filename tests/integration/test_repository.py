@@ -1,0 +1,180 @@
+"""The payment repository and unit of work against real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from xborder.clock import FixedClock
+from xborder.domain.channels import Channel
+from xborder.domain.errors import CancellationNotPermitted, Rejection
+from xborder.domain.model import CancelPolicy, Payment, new_payment_id
+from xborder.domain.money import Money
+from xborder.domain.pricing import Quote
+from xborder.domain.states import PaymentStatus, PendingStage
+from xborder.services.payments import PaymentRules, cancel_payment
+from xborder.services.unit_of_work import ConflictError, DuplicateReference
+from xborder.storage.tables import metadata, outbox
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+
+NOW = datetime(2026, 11, 26, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def make_payment(reference: str = "REF-1", **changes: object) -> Payment:
+    values: dict[str, object] = {
+        "id": new_payment_id(),
+        "partner_id": "PARTNER",
+        "transaction_reference": reference,
+        "request": {"transaction_reference": reference, "payment_type": "P2P"},
+        "request_fingerprint": "f" * 64,
+        "channel": Channel.MOBILE_MONEY,
+        "provider": "mpesa",
+        "status": PaymentStatus.PENDING,
+        "pending_stage": PendingStage.PROCESSING,
+        "created": NOW,
+        "status_timestamp": NOW,
+        "pending_max_completion_date": NOW + timedelta(days=5),
+        "quote": Quote(
+            fx_rate=Decimal("129.0"),
+            fees=Money.of("1.00", "USD"),
+            charged=Money.of("100.00", "USD"),
+            credited=Money.of("12771.00", "KES"),
+            principal=Money.of("99.00", "USD"),
+            settlement=Money.of("100.00", "USD"),
+        ),
+    }
+    values.update(changes)
+    return Payment(**values)  # type: ignore[arg-type]
+
+
+def test_round_trip_keeps_every_field(db: Engine) -> None:
+    payment = make_payment(rejection=Rejection("130118", "DECLINE", "Too much", "src"))
+    uow_factory = SqlAlchemyUowFactory(db)
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        by_id = uow.payments.get("PARTNER", payment.id)
+        by_ref = uow.payments.get_by_reference("PARTNER", "REF-1")
+        assert uow.payments.get("OTHER", payment.id) is None
+    assert by_id is not None and by_ref is not None
+    for field in (
+        "id",
+        "status",
+        "pending_stage",
+        "channel",
+        "provider",
+        "created",
+        "quote",
+        "status_timestamp",
+        "pending_max_completion_date",
+        "request",
+        "rejection",
+    ):
+        assert getattr(by_id, field) == getattr(payment, field), field
+    assert by_id.created.tzinfo is not None
+    assert by_ref.id == payment.id
+    assert by_id.version == 1
+
+
+def test_duplicate_reference_is_refused(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    with uow_factory() as uow:
+        uow.payments.add(make_payment())
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(DuplicateReference):
+        uow.payments.add(make_payment())
+    with uow_factory() as uow:  # another partner may use the same reference
+        uow.payments.add(make_payment(partner_id="OTHER"))
+        uow.commit()
+
+
+def test_stale_save_is_refused_and_nothing_is_written(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = make_payment()
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    with uow_factory() as first:
+        mine = first.payments.get("PARTNER", payment.id)
+        assert mine is not None
+        mine.cancel(NOW, CancelPolicy())
+        first.payments.save(mine)
+        first.commit()
+    stale = payment  # still version 1
+    stale.cancel(NOW, CancelPolicy())
+    with uow_factory() as uow, pytest.raises(ConflictError):
+        uow.payments.save(stale)
+    with db.connect() as connection:
+        events = connection.execute(sa.select(outbox.c.status)).scalars().all()
+    assert events == ["CANCELLED"]
+
+
+def test_rollback_leaves_no_trace(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = make_payment()
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+        assert loaded is not None
+        loaded.cancel(NOW, CancelPolicy())
+        uow.payments.save(loaded)
+        # leaving without commit
+    with uow_factory(readonly=True) as uow:
+        again = uow.payments.get("PARTNER", payment.id)
+    assert again is not None and again.status is PaymentStatus.PENDING
+    with db.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 0
+
+
+def test_check_constraint_guards_pending_stage(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    broken = make_payment(status=PaymentStatus.SUCCESS)  # SUCCESS with a pending stage
+    with uow_factory() as uow, pytest.raises(IntegrityError):
+        uow.payments.add(broken)
+
+
+def test_migrations_match_table_definitions(db: Engine) -> None:
+    with db.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+@pytest.mark.parametrize("racers", [16])
+def test_concurrent_cancels_have_one_winner(db: Engine, racers: int) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = make_payment()
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    barrier = threading.Barrier(racers)
+    outcomes: list[str] = []
+    rules = PaymentRules()
+    clock = FixedClock(NOW)
+
+    def race() -> None:
+        barrier.wait()
+        try:
+            cancel_payment("PARTNER", payment.id, uow_factory=uow_factory, clock=clock, rules=rules)
+            outcomes.append("won")
+        except CancellationNotPermitted:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * (racers - 1) + ["won"]
+    with db.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 1
