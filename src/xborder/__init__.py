@@ -1,4 +1,4 @@
-"""xborder: a faithful, stateful implementation of Mastercard Cross-Border Services' Cancel Payment API."""
+"""xborder: Mastercard Cross-Border Services' Cancel Payment API, self-hosted and stateful."""
 
 __version__ = "0.1.0"
 

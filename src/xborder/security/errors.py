@@ -1,0 +1,76 @@
+"""Errors of request authentication and payload encryption (D11, D12).
+
+Hierarchy::
+
+    XborderError                        (xborder.errors)
+    └── SecurityError                   authentication or payload encryption fails
+        ├── OAuthError                  OAuth 1.0a refused the request (Source ``Gateway``)
+        │   ├── AuthHeaderInvalid       the Authorization header is missing or malformed
+        │   ├── AuthDeclined            well-formed, but the credentials are refused
+        │   └── AuthenticationFailed    the body hash or the signature does not verify
+        └── PayloadDecryptionError      an encrypted payload cannot be decrypted
+
+Nothing here knows HTTP: ``xborder.api.errors`` maps each class to its status. Each class
+carries the XBS wire identity of its D11/D12 row (``reason_code``, ``source``). ``reason`` is
+a short text for logs; it never holds key material, signatures, nonces or payload.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xborder.errors import XborderError
+
+__all__ = [
+    "AuthDeclined",
+    "AuthHeaderInvalid",
+    "AuthenticationFailed",
+    "OAuthError",
+    "PayloadDecryptionError",
+    "SecurityError",
+]
+
+
+class SecurityError(XborderError):
+    """Base of authentication and payload-encryption failures; ``reason`` says why, for logs."""
+
+    reason_code: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OAuthError(SecurityError):
+    """Base of the OAuth 1.0a refusals of D11; all are gateway errors without a detail code."""
+
+    source = "Gateway"
+
+
+class AuthHeaderInvalid(OAuthError):
+    """Raised when the Authorization header is missing, not OAuth, lacks or repeats a parameter,
+    names a signature method other than RSA-SHA256, or cannot be parsed (D11 row 1)."""
+
+    reason_code = "INVALID_AUTH_HEADER"
+
+
+class AuthDeclined(OAuthError):
+    """Raised when the consumer key is unknown or not entitled, the timestamp is outside the
+    window, or the nonce was seen before (D11 row 2)."""
+
+    reason_code = "DECLINED"
+
+
+class AuthenticationFailed(OAuthError):
+    """Raised when the body hash or the RSA signature does not verify (D11 row 3)."""
+
+    reason_code = "AUTHENTICATION_FAILED"
+
+
+class PayloadDecryptionError(SecurityError):
+    """Raised when an encrypted payload is not a JWE we accept or does not decrypt (D12)."""
+
+    reason_code = "INVALID_INPUT_FORMAT"
+    detail_code: ClassVar[str] = "062000"
+    source = "Encrypted Payload"
