@@ -49,6 +49,7 @@ __all__ = [
     "GOVERNMENT_ID_SCHEMES",
     "PAYMENT_TYPES",
     "PURPOSES_OF_PAYMENT",
+    "ROOT",
     "FxDirection",
     "FxType",
     "PaymentRequest",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 ROOT: Final = "paymentrequest"
+"""The root element; the Source of a problem with the body as a whole."""
 
 PAYMENT_TYPES: Final = frozenset({"P2P", "P2B", "B2P", "B2B", "G2P"})
 PURPOSES_OF_PAYMENT: Final = frozenset(
