@@ -31,18 +31,36 @@ def response_codec(accept: str | None, content_type: str | None) -> Codec:
     Raises:
         NotAcceptable: ``Accept`` names neither JSON nor XML.
     """
-    fallback = codec_for_content_type(content_type) or JSON
+    request_codec = codec_for_content_type(content_type)
+    fallback = request_codec or JSON
     if accept is None or not accept.strip():
         return fallback
-    for media_type in _ranked(accept):
-        if media_type in _WILDCARDS:
-            return fallback
-        if media_type in _BY_MEDIA_TYPE:
-            return _BY_MEDIA_TYPE[media_type]
-    raise NotAcceptable()
+    best: list[Codec] = []
+    for media_type in _best(accept):
+        codec = fallback if media_type in _WILDCARDS else _BY_MEDIA_TYPE.get(media_type)
+        if codec is not None:
+            best.append(codec)
+    if not best:
+        raise NotAcceptable()
+    # Among equally preferred formats, answer in the request's own: Spring's RestTemplate
+    # (Mastercard's reference client) sends "application/xml, text/xml, application/json, ..."
+    # and reads the answer in its request's format.
+    return request_codec if request_codec in best else best[0]
 
 
-def _ranked(accept: str) -> list[str]:
+def _best(accept: str) -> list[str]:
+    """The media types of an Accept header that share the highest quality, in their order;
+    when none of those is JSON, XML or a wildcard, the next quality level, and so on."""
+    ranked = _ranked(accept)
+    levels = sorted({q for q, _, _ in ranked})
+    for level in levels:
+        names = [m for q, _, m in ranked if q == level]
+        if any(m in _BY_MEDIA_TYPE or m in _WILDCARDS for m in names):
+            return names
+    return []
+
+
+def _ranked(accept: str) -> list[tuple[float, int, str]]:
     """Media types of an Accept header, best first (q=0 dropped, ties keep their order)."""
     ranked: list[tuple[float, int, str]] = []
     for index, item in enumerate(accept.split(",")):
@@ -57,4 +75,4 @@ def _ranked(accept: str) -> list[str]:
                     quality = 0.0
         if quality > 0 and media_type.strip():
             ranked.append((-quality, index, media_type.strip().lower()))
-    return [media_type for _, _, media_type in sorted(ranked)]
+    return sorted(ranked)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from xborder.api import problems
-from xborder.api.codecs import XML, Codec, DecodeError
+from xborder.api.codecs import JSON, Codec, DecodeError
 from xborder.api.gate import Caller
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.clock import Clock
@@ -114,20 +114,22 @@ def decode_body(route: Route, body: bytes, content_type_codec: Codec | None) -> 
         document = content_type_codec.decode(body)
     except DecodeError as exc:
         raise problems.MalformedBody(str(exc)) from exc
-    if route.root not in document:
-        raise problems.MalformedBody(f"root element must be {route.root}")
-    return document[route.root]
+    if route.root in document:
+        return document[route.root]
+    if route.name == "cancel" and content_type_codec is JSON:
+        # Mastercard's reference client sends its cancel request unwrapped:
+        # {"TransactionReference":null,"additional_data":null}. Its members are optional and
+        # unknown members are ignored (D1), so the object itself is the request.
+        return document
+    raise problems.MalformedBody(f"root element must be {route.root}")
 
 
-def run(
-    route: Route, payload: Any, caller: Caller, services: Services, codec: Codec
-) -> dict[str, Any]:
+def run(route: Route, payload: Any, caller: Caller, services: Services) -> dict[str, Any]:
     """Run the endpoint's use case and build the response document."""
-    handler = _HANDLERS[route.name]
-    return handler(route, payload, services, codec is XML)
+    return _HANDLERS[route.name](route, payload, services)
 
 
-def _create(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+def _create(route: Route, payload: Any, services: Services) -> dict[str, Any]:
     request = parse_payment_request(payload)
     payment = usecases.create_payment(
         route.partner_id,
@@ -136,20 +138,20 @@ def _create(route: Route, payload: Any, services: Services, xml: bool) -> dict[s
         clock=services.clock,
         rules=services.rules,
     )
-    return payment_view(payment, xml=xml)
+    return payment_view(payment)
 
 
-def _get(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+def _get(route: Route, payload: Any, services: Services) -> dict[str, Any]:
     payment = usecases.get_payment(route.partner_id, route.key, uow_factory=services.uow_factory)
-    return payment_view(payment, retrieve=True, xml=xml)
+    return payment_view(payment, retrieve=True)
 
 
-def _find(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+def _find(route: Route, payload: Any, services: Services) -> dict[str, Any]:
     payment = usecases.find_payment(route.partner_id, route.key, uow_factory=services.uow_factory)
-    return payment_view(payment, retrieve=True, xml=xml)
+    return payment_view(payment, retrieve=True)
 
 
-def _cancel(route: Route, payload: Any, services: Services, xml: bool) -> dict[str, Any]:
+def _cancel(route: Route, payload: Any, services: Services) -> dict[str, Any]:
     if payload is not None and not isinstance(payload, (str, dict)):
         raise problems.MalformedBody("cancelpaymentrequest must be empty or an object")
     usecases.cancel_payment(
@@ -162,7 +164,7 @@ def _cancel(route: Route, payload: Any, services: Services, xml: bool) -> dict[s
     return CANCEL_SUCCESS
 
 
-_HANDLERS: dict[str, Callable[[Route, Any, Services, bool], dict[str, Any]]] = {
+_HANDLERS: dict[str, Callable[[Route, Any, Services], dict[str, Any]]] = {
     "create": _create,
     "get": _get,
     "find": _find,

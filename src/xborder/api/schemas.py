@@ -42,10 +42,10 @@ def _money(value: Money | None) -> dict[str, str] | None:
     return {"currency": value.currency, "amount": value.to_wire()}
 
 
-def payment_view(payment: Payment, *, retrieve: bool = False, xml: bool = False) -> dict[str, Any]:
+def payment_view(payment: Payment, *, retrieve: bool = False) -> dict[str, Any]:
     """The ``payment`` document for a create (``retrieve=False``) or a Retrieve answer."""
-    if retrieve and payment.status is PaymentStatus.REJECTED:
-        return {"payment": _rejected_view(payment)}
+    if retrieve and payment.status in (PaymentStatus.REJECTED, PaymentStatus.RETURNED):
+        return {"payment": _minimal_view(payment)}
     request = payment.request
     quote = payment.quote
     view: dict[str, Any] = {
@@ -57,33 +57,36 @@ def payment_view(payment: Payment, *, retrieve: bool = False, xml: bool = False)
         "created": timestamp(payment.created),
         "status_timestamp": timestamp(payment.status_timestamp),
         "pending_stage": payment.pending_stage.value if payment.pending_stage else None,
-        "pending_max_completion_date": timestamp(payment.pending_max_completion_date, millis=xml),
+        # Mastercard's samples carry milliseconds here (and only here).
+        "pending_max_completion_date": timestamp(payment.pending_max_completion_date, millis=True),
         "fees_amount": _money(quote.fees) if quote else None,
         "charged_amount": _money(quote.charged) if quote else None,
         "credited_amount": _money(quote.credited) if quote else None,
         "principal_amount": _money(quote.principal) if quote else None,
     }
     view.update((name, request.get(name)) for name in _ECHO_BEFORE_SETTLEMENT)
+    view["payment_amount"] = _currency_first(request.get("payment_amount"))
     view["settlement_details"] = _money(quote.settlement) if quote else None
     view["cashout_code"] = payment.cashout_code
     view["fx_rate"] = _rate(quote.fx_rate) if quote else None
     view["additional_data_list"] = _additional_data_list(request.get("additional_data"))
     view.update((name, request.get(name)) for name in _ECHO_AFTER)
-    if retrieve:
-        view.update(_reason(payment))
     return {"payment": _omit_empty(view)}
 
 
-def _rejected_view(payment: Payment) -> dict[str, Any]:
-    """A REJECTED payment is retrieved minimal (xbs-api.md §4)."""
+def _minimal_view(payment: Payment) -> dict[str, Any]:
+    """REJECTED and RETURNED payments are retrieved minimal, as in Mastercard's samples
+    (xbs-api.md §4); a RETURNED one also names its ``payment_type``."""
     view = {
         "transaction_reference": payment.transaction_reference,
         "status": payment.status.value,
         "id": payment.id,
         "resource_type": RESOURCE_TYPE,
     }
+    if payment.status is PaymentStatus.RETURNED:
+        view["payment_type"] = payment.request.get("payment_type")
     view.update(_reason(payment))
-    return view
+    return _omit_empty(view)
 
 
 def _reason(payment: Payment) -> dict[str, Any]:
@@ -96,6 +99,13 @@ def _reason(payment: Payment) -> dict[str, Any]:
     if payment.status is PaymentStatus.RETURNED and payment.return_message:
         reason["return_status"] = {"Message": payment.return_message}
     return reason
+
+
+def _currency_first(amount: Any) -> Any:
+    """Amount objects are answered currency first, as in Mastercard's payment samples."""
+    if not isinstance(amount, dict):
+        return amount
+    return {"currency": amount.get("currency"), "amount": amount.get("amount")}
 
 
 def _rate(rate: Any) -> str:

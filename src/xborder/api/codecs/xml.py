@@ -17,7 +17,13 @@ from defusedxml.ElementTree import fromstring
 from xborder.api.codecs.base import NULL, DecodeError, Document
 
 MAX_DEPTH = 32
-DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+INDENT = "    "
+"""Output is laid out as Mastercard's samples are: a JAXB marshaller with formatted output
+(``standalone="yes"``, four-space indentation)."""
+
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+"""``xsi:nil="true"`` marks a null (JAXB writes it for nillable fields): read as absent."""
 
 LIST_ELEMENTS = frozenset({"data_field"})
 """Elements that are always lists, even when they occur once (JSON sends arrays for them)."""
@@ -40,7 +46,7 @@ class XmlCodec:
     def encode(self, document: Document) -> bytes:
         parts: list[str] = []
         for name, value in document.items():
-            _write(parts, name, value)
+            _write(parts, name, value, 0)
         return DECLARATION + "".join(parts).encode("utf-8")
 
 
@@ -60,6 +66,8 @@ def _check_depth(root: ET.Element) -> None:
 def _value(element: ET.Element) -> Any:
     children = list(element)
     if not children:
+        if element.get(XSI_NIL, "").strip() in ("true", "1"):
+            return None
         return element.text or ""
     result: dict[str, Any] = {}
     for child in children:
@@ -75,22 +83,25 @@ def _value(element: ET.Element) -> Any:
     return result
 
 
-def _write(parts: list[str], name: str, value: Any) -> None:
+def _write(parts: list[str], name: str, value: Any, depth: int) -> None:
     if value is None or value is NULL:
         return
     if isinstance(value, list):
         for item in value:
-            _write(parts, name, item)
+            _write(parts, name, item, depth)
         return
-    parts.append(f"<{name}>")
+    indent = INDENT * depth
     if isinstance(value, dict):
+        parts.append(f"{indent}<{name}>\n")
         for child, child_value in value.items():
-            _write(parts, child, child_value)
-    elif isinstance(value, bool):
-        parts.append("true" if value else "false")
-    else:
-        parts.append(escape(str(value), {'"': "&quot;", "'": "&apos;"}))
-    parts.append(f"</{name}>")
+            _write(parts, child, child_value, depth + 1)
+        parts.append(f"{indent}</{name}>\n")
+        return
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    parts.append(f"{indent}<{name}>{escape(text, _QUOTES)}</{name}>\n")
+
+
+_QUOTES = {'"': "&quot;", "'": "&apos;"}
 
 
 XML = XmlCodec()
