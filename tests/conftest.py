@@ -1,4 +1,11 @@
-"""Shared fixtures: a migrated SQLite database per test, a controllable clock, the app."""
+"""Shared fixtures: a migrated database per test, a controllable clock, the app.
+
+Every test that uses ``engine`` (or ``settings``, ``client``) runs twice: on a fresh SQLite
+copy and on PostgreSQL (marked ``postgres``; one migrated database per xdist worker, emptied
+before each test). ``-m "not postgres"`` runs the SQLite half only, ``-m postgres`` the other.
+Without a reachable PostgreSQL the second half is skipped, or fails under
+``XBORDER_REQUIRE_POSTGRES=1`` (as in CI).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from tests.databases import (
+    postgres_engine_for_session,
+    postgres_header,
+    skip_or_fail_without_postgres,
+    truncate_all,
+)
 from xborder.api.app import create_app
 from xborder.clock import FixedClock
 from xborder.config import Settings
@@ -18,6 +31,11 @@ from xborder.storage.engine import make_engine
 from xborder.storage.migrate import upgrade
 
 START = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_report_header() -> str:
+    return postgres_header()
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +65,22 @@ def database_path(tmp_path: Path, migrated_template: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def engine(database_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{database_path}")
+@pytest.fixture(scope="session")
+def postgres_session_engine(worker_id: str) -> Iterator[Engine]:
+    """This worker's migrated PostgreSQL database (skip or fail without one)."""
+    skip_or_fail_without_postgres()
+    yield from postgres_engine_for_session(worker_id)
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty database: a fresh SQLite copy, or this worker's emptied PostgreSQL."""
+    if request.param == "postgres":
+        shared: Engine = request.getfixturevalue("postgres_session_engine")
+        truncate_all(shared)
+        yield shared
+        return
+    engine = make_engine(f"sqlite:///{request.getfixturevalue('database_path')}")
     yield engine
     engine.dispose()
 
@@ -60,8 +91,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=f"sqlite:///{database_path}", access_log=False)
+def settings(tmp_path: Path, engine: Engine) -> Settings:
+    """Unsigned in-process suites run with authentication off (sandbox partners only, D11);
+    the signed gate has its own suites."""
+    return Settings(
+        data_dir=tmp_path,
+        database_url=engine.url.render_as_string(hide_password=False),
+        access_log=False,
+        auth=False,
+        scheduler=False,  # lifecycle suites drive the scheduler themselves (D17)
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from xborder.errors import ConfigError
 
@@ -36,7 +37,25 @@ class Settings:
     non_cancellable_providers: frozenset[str] = DEFAULT_NON_CANCELLABLE_PROVIDERS
     access_log: bool = True
     log_level: str = "info"
+    auth: bool = True  # D11; off: unsigned requests reach sandbox partners only
+    public_url: str | None = None  # scheme://host[:port][/prefix] clients address and sign
+    trust_forwarded: bool = False  # take scheme and host from the proxy's Forwarded headers
+    dev_project: bool = True  # `serve` on an empty database creates a sandbox dev project
+    # D16, D17: lifecycle timing, the controllable clock, the scheduler and the admin API
+    clock: str = "system"  # or "controllable": wall clock + an offset kept in the database
+    deployment: str = "development"  # "production" turns the admin API off unless admin=on
+    admin: bool | None = None  # None: on, except on a production deployment
+    admin_token: str | None = None  # bearer token of the admin API; none: every call is 401
+    scheduler: bool = True  # run the lifecycle scheduler thread in each server process
+    scheduler_interval: float = 1.0  # seconds between scheduler ticks
+    max_queue_seconds: int = 86_400  # how long a payment may wait in InsufficientBalance
+    lifecycle_delays: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def admin_enabled(self) -> bool:
+        """D17: the admin API is off by default on a production deployment."""
+        return self.admin if self.admin is not None else self.deployment != "production"
 
     @property
     def effective_database_url(self) -> str:
@@ -44,6 +63,16 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'xborder.db').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the server's own encryption key pairs live (D12)."""
+        return self.data_dir / "keys"
+
+    @property
+    def dev_dir(self) -> Path:
+        """Where the first run writes the dev project's client keys."""
+        return self.data_dir / "dev"
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied (None values are ignored)."""
@@ -81,6 +110,42 @@ def _positive(raw: str) -> int:
     return value
 
 
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(raw)
+    return raw.strip().rstrip("/")
+
+
+def _choice(*allowed: str) -> Any:
+    def cast(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(raw)
+        return value
+
+    return cast
+
+
+def _interval(raw: str) -> float:
+    value = float(raw)
+    if not 0.05 <= value <= 3600:
+        raise ValueError(raw)
+    return value
+
+
+def _delays(raw: str) -> dict[str, tuple[int, int]]:
+    """``MOBILE_MONEY=120/120,CARD=300/600``: seconds in Processing / EligibleForSettlement."""
+    delays: dict[str, tuple[int, int]] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        channel, _, pair = item.partition("=")
+        processing, _, settlement = pair.partition("/")
+        delays[channel.strip().upper()] = (int(processing), int(settlement))
+        if min(delays[channel.strip().upper()]) < 0:
+            raise ValueError(raw)
+    return delays
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -99,6 +164,18 @@ _VARIABLES: dict[str, Any] = {
     "non_cancellable_providers": _providers,
     "access_log": _bool,
     "log_level": str,
+    "auth": _bool,
+    "public_url": _public_url,
+    "trust_forwarded": _bool,
+    "dev_project": _bool,
+    "clock": _choice("system", "controllable"),
+    "deployment": _choice("development", "production"),
+    "admin": _bool,
+    "admin_token": str,
+    "scheduler": _bool,
+    "scheduler_interval": _interval,
+    "max_queue_seconds": _positive,
+    "lifecycle_delays": _delays,
 }
 
 

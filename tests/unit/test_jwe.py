@@ -360,3 +360,16 @@ def test_reason_holds_no_payload(client: Party, server: Party) -> None:
     with pytest.raises(PayloadDecryptionError) as caught:
         decrypt(compact, {"only": server.key})
     assert "4111" not in str(caught.value) and compact not in str(caught.value)
+
+
+def test_a_key_is_converted_for_jwcrypto_once(
+    server: Party, client: Party, keyring: dict[str, RSAPrivateKey]
+) -> None:
+    """jwcrypto validates an RSA key (about 0.1 s) in every new JWK; decrypt reuses one."""
+    from xborder.security.jwe import _private_jwk
+
+    _private_jwk.cache_clear()
+    for _ in range(3):
+        compact = encrypt(b"{}", server.cert, kid=server.kid, cty="application/json")
+        assert decrypt(compact, keyring)[0] == b"{}"
+    assert _private_jwk.cache_info().misses == 1 and _private_jwk.cache_info().hits == 2

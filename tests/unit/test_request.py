@@ -13,10 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
+from xborder.domain.field_rules import RULES as _RULES
 from xborder.domain.money import Money
 from xborder.domain.request import (
-    _POSITION,
-    _RULES,
     GOVERNMENT_ID_SCHEMES,
     PURPOSES_OF_PAYMENT,
     ROOT,
@@ -25,6 +24,7 @@ from xborder.domain.request import (
     PaymentRequest,
     parse_payment_request,
 )
+from xborder.domain.request_shape import POSITION as _POSITION
 
 GOV_SENDER = "ppn:123456789;expiration-date=2019-05-27;issue-date=2011-07-12;country=USA"
 GOV_RECIPIENT_1 = "ppn:987654321;expiration-date=2030-01-31;issue-date=2020-02-01;country=KEN"

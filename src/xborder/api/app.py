@@ -17,9 +17,18 @@ from starlette.routing import Mount, Route
 
 from xborder.api.access_log import AccessLogMiddleware
 from xborder.api.endpoint import XbsEndpoint
-from xborder.api.gate import Gate, OpenGate
+from xborder.api.gate import Gate
+from xborder.api.operations import (
+    admin_routes,
+    clock_for,
+    close_clock,
+    lifecycle_rules,
+    scheduler_for,
+)
 from xborder.api.routes import Services
-from xborder.clock import Clock, SystemClock
+from xborder.api.security_gate import gate_for
+from xborder.api.unsigned import announce_unsigned_mode
+from xborder.clock import Clock
 from xborder.config import Settings
 from xborder.domain.model import CancelPolicy
 from xborder.logs import configure_logging
@@ -32,7 +41,10 @@ log = logging.getLogger("xborder")
 
 def rules_from(settings: Settings) -> PaymentRules:
     """The payment rules a deployment's settings describe."""
-    return PaymentRules(cancel_policy=CancelPolicy(settings.non_cancellable_providers))
+    return PaymentRules(
+        cancel_policy=CancelPolicy(settings.non_cancellable_providers),
+        lifecycle=lifecycle_rules(settings),  # D16
+    )
 
 
 def create_app(
@@ -49,7 +61,8 @@ def create_app(
         engine: a ready engine (tests share one); by default one is made from settings
             and disposed of at shutdown.
         clock: the time source; the wall clock by default.
-        gate: authentication and payload encryption; open (sandbox, unsigned) by default.
+        gate: authentication and payload encryption; by default the signed gate of D11/D12,
+            which with ``settings.auth`` off also admits unsigned sandbox requests.
     """
     owned = engine is None
     engine = engine or make_engine(
@@ -59,10 +72,10 @@ def create_app(
     )
     services = Services(
         uow_factory=SqlAlchemyUowFactory(engine),
-        clock=clock or SystemClock(),
+        clock=clock or clock_for(settings, engine),  # D17
         rules=rules_from(settings),
     )
-    endpoint = XbsEndpoint(services, gate or OpenGate())
+    endpoint = XbsEndpoint(services, gate or gate_for(settings, services.uow_factory))
 
     async def health(_request: Request) -> Response:
         try:
@@ -74,16 +87,29 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        scheduler = scheduler_for(settings, services)  # D17: one per process, lease-guarded
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
+        if clock is None:
+            close_clock(services.clock)  # the controllable clock's own pool
         if owned:
             engine.dispose()
 
     app = Starlette(
-        routes=[Route("/health", health, methods=["GET"]), Mount("/", app=endpoint)],
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            *admin_routes(settings, services),  # D17
+            Mount("/", app=endpoint),
+        ],
         lifespan=lifespan,
     )
     if settings.access_log:
         app.add_middleware(AccessLogMiddleware)
+    if not settings.auth:
+        announce_unsigned_mode(app)
     app.state.engine = engine
     app.state.services = services
     return app

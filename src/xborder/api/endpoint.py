@@ -36,8 +36,10 @@ class XbsEndpoint:
         headers = Headers(scope=scope)
         codec: Codec = JSON
         try:
-            route = match(_raw_path(scope), scope["method"], scope.get("query_string", b""))
+            # Negotiate first, so that even a routing error is answered in the client's format.
             codec = response_codec(headers.get("accept"), headers.get("content-type"))
+            route = match(_raw_path(scope), scope["method"], scope.get("query_string", b""))
+            codec = JSON if route.json_only else codec
             body = await _read_body(receive, headers, self.max_body)
             incoming = Incoming(
                 scope["method"], _url(scope, headers), route.partner_id, dict(headers), body

@@ -1,4 +1,4 @@
-"""One table from error class to HTTP status and ``Errors`` body (D6, D7, D8, D9).
+"""One table from error class to HTTP status and ``Errors`` body (D6, D7, D8, D9, D11, D12).
 
 Nothing else in xborder decides an HTTP status for an error. Every error a client can cause
 is in the table; anything else becomes 500 SYSTEM_ERROR 150001 with an empty Source.
@@ -14,6 +14,8 @@ from xborder.api import problems
 from xborder.api.codecs import NULL
 from xborder.domain import errors as domain
 from xborder.domain.codes import KNOWN_CODES
+from xborder.security import errors as security
+from xborder.services.timeline import ClockNotControllable
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,33 @@ def _fixed(
     return render
 
 
+def _gateway(status: int, description: str) -> Callable[[security.OAuthError], Rendered]:
+    """D11: Source ``Gateway``, no ErrorDetailCode (``"Details": null``), no RequestId."""
+
+    def render(exc: security.OAuthError) -> Rendered:
+        item = ErrorItem(exc.reason_code, description, exc.source)
+        return Rendered(status, (item,), request_id=False)
+
+    return render
+
+
+def _encrypted_payload(exc: security.PayloadDecryptionError) -> Rendered:
+    """D12: 400 062000 Source ``Encrypted Payload``, RequestId null."""
+    return Rendered(400, (_code(exc.detail_code, exc.source),), request_id=False)
+
+
+def _refused(exc: domain.ActionRefused | ClockNotControllable) -> Rendered:
+    """D17: an operator action the payment's state (or the deployment) does not allow."""
+    source = exc.action if isinstance(exc, domain.ActionRefused) else "clock"
+    return Rendered(409, (ErrorItem("DECLINE", str(exc), source, "130111"),))
+
+
+def _admin_unauthorized(exc: problems.AdminUnauthorized) -> Rendered:
+    """D17: the admin API's own credential is missing or wrong."""
+    item = ErrorItem("DECLINED", "Unauthorized - admin bearer token required", exc.source)
+    return Rendered(401, (item,), (("WWW-Authenticate", 'Bearer realm="xborder-admin"'),))
+
+
 ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
     domain.ValidationFailed: _validation,
     domain.PaymentRejected: _rejected,
@@ -90,6 +119,16 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
     problems.InvalidPartnerId: _fixed(400, "082000"),
     problems.UnknownRoute: _fixed(404, "110507"),
     problems.MethodNotAllowed: _method,
+    security.AuthHeaderInvalid: _gateway(400, "Invalid or missing Authorization header"),
+    security.AuthDeclined: _gateway(401, "Unauthorized - Access Not Granted"),
+    security.AuthenticationFailed: _gateway(403, "OAuth signature verification failed"),
+    security.PayloadDecryptionError: _encrypted_payload,
+    domain.AccountNotFound: _fixed(404, "130193", ""),  # Balance API (D16)
+    domain.PrefundNotEnabled: _fixed(402, "130192", ""),
+    domain.InsufficientFunds: _fixed(402, "130196", ""),
+    domain.ActionRefused: _refused,  # admin API (D17)
+    ClockNotControllable: _refused,
+    problems.AdminUnauthorized: _admin_unauthorized,
 }
 """Error class -> renderer. Looked up along the class's MRO, most specific first."""
 

@@ -1,9 +1,9 @@
 """The request gate: the slots where authentication and payload decryption run, before any
 body is parsed (D11, D12).
 
-Until keys are configured the gate lets everything through as a sandbox caller; the security
-layer replaces :class:`OpenGate` with one that verifies signatures and decrypts payloads,
-without the routes changing.
+The app's default gate is :class:`xborder.api.security_gate.SignedGate`, chosen from the
+settings; :class:`OpenGate`, which lets everything through as a sandbox caller, remains for
+tests that are not about authentication. The routes do not change with the gate.
 """
 
 from __future__ import annotations

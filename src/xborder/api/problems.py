@@ -54,3 +54,9 @@ class MethodNotAllowed(RequestError):
     def __init__(self, allowed: tuple[str, ...]) -> None:
         super().__init__(", ".join(allowed))
         self.allowed = allowed
+
+
+class AdminUnauthorized(RequestError):
+    """An admin API request without the admin bearer token, or with a wrong one (D17)."""
+
+    source = "Authorization"

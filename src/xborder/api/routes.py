@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from xborder.api import problems
+from xborder.api import balance, problems
 from xborder.api.codecs import JSON, Codec, DecodeError
 from xborder.api.gate import Caller
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
@@ -37,6 +37,7 @@ class Route:
     partner_id: str
     key: str
     root: str | None  # the request root element the endpoint expects, when it takes a body
+    json_only: bool = False  # the Balance API speaks JSON only (xbs-api.md §12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,11 @@ def new_request_id() -> str:
 
 def match(raw_path: bytes, method: str, query: bytes) -> Route:
     """Find the endpoint for a raw path. Raises UnknownRoute, MethodNotAllowed, InvalidPartnerId."""
+    if raw_path.startswith(balance.PREFIX):  # /send/partners/...: no /v1 (xbs-api.md §12)
+        name, partner_id, key = balance.match(raw_path[len(balance.PREFIX) :], method, query)
+        if not PARTNER_ID.fullmatch(partner_id):
+            raise problems.InvalidPartnerId()
+        return Route(name, partner_id, key, None, json_only=True)
     if not raw_path.startswith(PREFIX):
         raise problems.UnknownRoute()
     segments = [_segment(s) for s in raw_path[len(PREFIX) :].split(b"/")]
@@ -71,8 +77,10 @@ def _route(rest: list[str], method: str, partner_id: str, query: bytes) -> Route
     if rest in ([], [""]):
         _allow(method, ("GET",))
         return Route("find", partner_id, _ref(query), None)
-    if rest == ["payment"] and method == "POST":
-        return Route("create", partner_id, "", "paymentrequest")
+    if rest == ["payment"]:
+        if method == "POST":
+            return Route("create", partner_id, "", "paymentrequest")
+        _allow(method, ("GET", "POST"))  # GET here retrieves a payment whose id is "payment"
     if len(rest) == 1 and rest[0]:
         _allow(method, ("GET",))
         return Route("get", partner_id, rest[0], None)
@@ -169,4 +177,6 @@ _HANDLERS: dict[str, Callable[[Route, Any, Services], dict[str, Any]]] = {
     "get": _get,
     "find": _find,
     "cancel": _cancel,
+    "accounts": lambda r, _p, s: balance.accounts(r.partner_id, r.key, s.uow_factory, s.clock),
+    "account": lambda r, _p, s: balance.account(r.partner_id, r.key, s.uow_factory, s.clock),
 }

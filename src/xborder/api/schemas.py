@@ -77,7 +77,7 @@ def payment_view(payment: Payment, *, retrieve: bool = False) -> dict[str, Any]:
 def _minimal_view(payment: Payment) -> dict[str, Any]:
     """REJECTED and RETURNED payments are retrieved minimal, as in Mastercard's samples
     (xbs-api.md §4); a RETURNED one also names its ``payment_type``."""
-    view = {
+    view: dict[str, Any] = {
         "transaction_reference": payment.transaction_reference,
         "status": payment.status.value,
         "id": payment.id,

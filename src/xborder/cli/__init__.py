@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from xborder import __version__
+from xborder.cli.commands import admin_payments as _admin_payments  # noqa: F401 - attaches to payments
+from xborder.cli.commands.accounts import accounts
+from xborder.cli.commands.admin_accounts import fund
+from xborder.cli.commands.admin_clock import clock
+from xborder.cli.commands.bench import bench
 from xborder.cli.commands.db import db
+from xborder.cli.commands.keys import keys
+from xborder.cli.commands.partners import partners
+from xborder.cli.commands.payments import payments
+from xborder.cli.commands.projects import projects
 from xborder.cli.commands.serve import serve
 
 
@@ -19,8 +28,18 @@ def main() -> None:
       xborder serve                      # SQLite in ./data, port 8080
       xborder serve --port 9000 --workers 2
       xborder db upgrade                 # apply migrations without serving
+      xborder projects add --consumer-key KEY --signing-cert cert.pem
+      xborder keys export-encryption-cert > xborder-encryption.pem
     """
 
 
 main.add_command(serve)
 main.add_command(db)
+main.add_command(payments)  # client commands; D17 operator commands attach to the group
+accounts.add_command(fund)  # D17 operator command beside the Balance API client commands
+main.add_command(accounts)
+main.add_command(clock)
+main.add_command(projects)
+main.add_command(partners)
+main.add_command(keys)
+main.add_command(bench)  # development tool: runs the clone's bench/ package

@@ -11,7 +11,7 @@ from xborder.domain.errors import Rejection
 KNOWN_CODES: dict[str, tuple[str, str]] = {
     "092000": ("MISSING_REQUIRED_INPUT", "Missing Required Input"),
     "082000": ("INVALID_INPUT_VALUE", "Invalid Input Value"),
-    "072000": ("INVALID_INPUT_LENGTH", "Invalid Input Length"),
+    "072000": ("INVALID_INPUT_LENGTH", "Invalid length"),
     "062000": ("INVALID_INPUT_FORMAT", "Value contains invalid character"),
     "150001": ("SYSTEM_ERROR", "A system error has occurred"),
     "110507": ("RESOURCE_UNKNOWN", "Record Not Found"),
@@ -27,7 +27,7 @@ KNOWN_CODES: dict[str, tuple[str, str]] = {
     "130195": ("DECLINE", "Confirmation requested for Expired Quote"),
     "130196": ("DECLINE", "insufficient prefunding balance"),
     "130197": ("DECLINE", "cancellation already requested"),
-    "130192": ("PROVIDER_NOT_ENABLED_PRE_FUND", "Provider not enabled for prefunding"),
+    "130192": ("PROVIDER_NOT_ENABLED_PRE_FUND", "Provider Not Enabled Pre Fund"),
     "130193": ("SETTLEMENT_ACCOUNT_NOT_FOUND", "Settlement account not found"),
 }
 

@@ -18,7 +18,7 @@ class ProblemKind(enum.Enum):
 
     MISSING = ("MISSING_REQUIRED_INPUT", "092000", "Missing Required Input")
     VALUE = ("INVALID_INPUT_VALUE", "082000", "Invalid Input Value")
-    LENGTH = ("INVALID_INPUT_LENGTH", "072000", "Invalid Input Length")
+    LENGTH = ("INVALID_INPUT_LENGTH", "072000", "Invalid length")
     FORMAT = ("INVALID_INPUT_FORMAT", "062000", "Value contains invalid character")
 
     def __init__(self, reason_code: str, detail_code: str, description: str) -> None:
@@ -112,3 +112,39 @@ class InvalidTransition(DomainError):
         self.current = current
         self.target = target
         super().__init__(f"{current} -> {target}")
+
+
+class InsufficientFunds(DomainError):
+    """Raised when a reservation would take an account's available balance below zero (D16)."""
+
+    code = "130196"
+
+
+class LedgerViolation(DomainError):
+    """Raised when an entry would break a ledger invariant of D16 (a programming error)."""
+
+
+class AccountNotFound(DomainError):
+    """Raised when the partner has no settlement account with that id (Balance API, D16)."""
+
+    code = "130193"
+
+
+class PrefundNotEnabled(DomainError):
+    """Raised when the partner is not enabled for prefunding (Balance API sandbox, D16)."""
+
+    code = "130192"
+
+
+class ActionRefused(DomainError):
+    """Raised when an operator action is illegal for the payment's current state (D17).
+
+    ``action`` names the action (``settle``...); the message says why, for the operator.
+    """
+
+    code = "130111"
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{action} refused: {reason}")

@@ -14,6 +14,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -71,11 +72,18 @@ def decrypt(compact: str, keyring: Mapping[str, RSAPrivateKey]) -> tuple[bytes, 
     token = JWE()
     token.allowed_algs = [ALGORITHM, *ENCRYPTIONS]
     try:
-        token.deserialize(compact, key=JWK.from_pyca(key))
+        token.deserialize(compact, key=_private_jwk(key))
         plaintext = cast(bytes, token.payload)
     except (JWException, ValueError, TypeError) as exc:
         raise PayloadDecryptionError("JWE does not decrypt") from exc
     return plaintext, header
+
+
+@lru_cache(maxsize=16)
+def _private_jwk(key: RSAPrivateKey) -> JWK:
+    """One JWK per key object. jwcrypto rebuilds the RSA key from its numbers in every new JWK,
+    with cryptography's key validation (about 0.1 s), and keeps it inside that JWK."""
+    return JWK.from_pyca(key)
 
 
 def _protected_header(compact: str) -> dict[str, Any]:

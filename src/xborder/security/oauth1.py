@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from urllib.parse import ParseResult, parse_qsl, quote, unquote, urlparse
 
@@ -99,6 +100,13 @@ def parse_authorization_header(value: str | None) -> OAuthParams:
     regard to case. Raises ``AuthHeaderInvalid`` when the header is missing, not OAuth, has a
     parameter twice, lacks a required one, or names a method other than RSA-SHA256.
     """
+    return _parsed_header(value)
+
+
+@lru_cache(maxsize=256)
+def _parsed_header(value: str | None) -> OAuthParams:
+    # Cached: the gate reads the header, then verify() reads it again, and OAuthParams is
+    # immutable. Every request's header differs (its nonce), so the cache stays small.
     raw = _split_params(value)
     params = _decode_params(raw)
     for name in _REQUIRED:

@@ -19,11 +19,13 @@ from xborder.domain.errors import (
     PaymentRejected,
     ReferenceConflict,
 )
+from xborder.domain.lifecycle import LifecycleRules
 from xborder.domain.model import CancelPolicy, Payment, new_cashout_code, new_payment_id
 from xborder.domain.pricing import PricingTable, Quote, UnpricedCurrency, price
 from xborder.domain.request import PaymentRequest
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.sandbox import scenarios
+from xborder.services import lifecycle
 from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError, DuplicateReference
 
 UowFactory = Callable[..., AbstractUnitOfWork]
@@ -40,6 +42,7 @@ class PaymentRules:
     cancel_policy: CancelPolicy = field(default_factory=CancelPolicy)
     pricing: PricingTable = field(default_factory=PricingTable)
     max_completion: timedelta = timedelta(days=5)
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)  # D16
 
 
 def create_payment(
@@ -62,13 +65,16 @@ def create_payment(
             if existing is not None:
                 payment = _replay(existing, request, uow, clock)
             else:
-                payment = _new_payment(partner_id, request, clock.now(), rules)
+                environment = lifecycle.environment_of(uow, partner_id)  # D13
+                payment = _new_payment(partner_id, request, clock.now(), rules, environment)
+                placement = lifecycle.place(uow, payment, clock.now(), rules.lifecycle)  # D16
                 answer = dataclasses.replace(payment, events=[])
                 _follow_flow(payment, clock.now())
                 try:
                     uow.payments.add(payment)
                 except DuplicateReference:
                     continue  # a concurrent create won: replay theirs on the next pass
+                lifecycle.record(uow, placement, payment.id, clock.now())
                 payment = answer
             uow.commit()
         _raise_if_rejected_at_submission(payment)
@@ -115,9 +121,12 @@ def cancel_payment(
     for _ in range(_MAX_RACE_RETRIES):
         with uow_factory() as uow:
             payment = _lookup(uow, partner_id, id_or_reference)
+            account = lifecycle.lock_account(uow, payment, clock.now())  # before the save
             payment.cancel(clock.now(), rules.cancel_policy)
             try:
                 uow.payments.save(payment)
+                lifecycle.release_held(uow, account, payment, clock.now())  # D5, D16
+                lifecycle.drain(uow, account, clock.now(), rules.lifecycle)
             except ConflictError:
                 continue  # somebody changed it first: decide again on the fresh state
             uow.commit()
@@ -167,10 +176,18 @@ def _raise_if_rejected_at_submission(payment: Payment) -> None:
 
 
 def _new_payment(
-    partner_id: str, request: PaymentRequest, now: datetime, rules: PaymentRules
+    partner_id: str,
+    request: PaymentRequest,
+    now: datetime,
+    rules: PaymentRules,
+    environment: str = "sandbox",
 ) -> Payment:
     channel = _channel(request)
-    outcome = scenarios.outcome_for(request.transaction_reference, request.recipient_account_uri)
+    outcome = (  # D13: triggers decide in the sandbox only; elsewhere the lifecycle does
+        scenarios.outcome_for(request.transaction_reference, request.recipient_account_uri)
+        if environment == "sandbox"
+        else scenarios.DEFAULT_OUTCOME
+    )
     payment = Payment(
         id=new_payment_id(),
         partner_id=partner_id,
@@ -185,7 +202,7 @@ def _new_payment(
         status_timestamp=now,
         cashout_code=new_cashout_code() if channel is Channel.CASH_OUT else None,
         rejection=outcome.rejection if outcome.status is PaymentStatus.REJECTED else None,
-        environment="sandbox",
+        environment=environment,
     )
     if outcome.stage is not None:
         payment.pending_max_completion_date = now + rules.max_completion

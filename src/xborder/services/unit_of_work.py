@@ -12,7 +12,9 @@ from types import TracebackType
 from typing import Protocol
 
 from xborder.domain.model import Payment
+from xborder.domain.projects import PartnerBinding, Project
 from xborder.errors import XborderError
+from xborder.services.ports import AccountRepository, ClockOffset, EventLog, Schedule
 
 
 class ConflictError(XborderError):
@@ -43,10 +45,62 @@ class PaymentRepository(Protocol):
         """
 
 
+class ProjectRepository(Protocol):
+    """Projects by consumer key (D11, D13)."""
+
+    def add(self, project: Project) -> None:
+        """Insert a project. Raises :class:`ConflictError` when the consumer key exists."""
+
+    def get(self, consumer_key: str) -> Project | None:
+        """The project with that consumer key, or None."""
+
+    def all(self) -> list[Project]:
+        """Every project, by consumer key."""
+
+    def remove(self, consumer_key: str) -> bool:
+        """Delete a project that has no partner bound; False when there was none."""
+
+
+class PartnerRepository(Protocol):
+    """Partner ids bound to projects (D13)."""
+
+    def add(self, binding: PartnerBinding) -> None:
+        """Bind a partner. Raises :class:`ConflictError` when it is bound already."""
+
+    def get(self, partner_id: str) -> PartnerBinding | None:
+        """The partner's binding, or None when it is not bound."""
+
+    def project_of(self, partner_id: str) -> Project | None:
+        """The project the partner is bound to, or None."""
+
+    def all(self, consumer_key: str | None = None) -> list[PartnerBinding]:
+        """Every binding, or those of one project, by partner id."""
+
+    def remove(self, partner_id: str) -> bool:
+        """Unbind a partner; False when it was not bound."""
+
+
+class NonceRepository(Protocol):
+    """OAuth nonces seen recently, shared by every server process (D11)."""
+
+    def record(self, consumer_key: str, nonce: str, timestamp: int) -> bool:
+        """Remember a nonce; False when this consumer key already used it."""
+
+    def purge(self, before: int) -> int:
+        """Forget nonces whose timestamp is older than ``before``; return how many."""
+
+
 class AbstractUnitOfWork(abc.ABC):
     """One transaction over the repositories."""
 
     payments: PaymentRepository
+    projects: ProjectRepository
+    partners: PartnerRepository
+    nonces: NonceRepository
+    accounts: AccountRepository  # D16
+    schedule: Schedule  # D17
+    events: EventLog  # D14, read by operators
+    clock_offset: ClockOffset  # D17
 
     def __enter__(self) -> AbstractUnitOfWork:
         return self

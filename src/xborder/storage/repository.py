@@ -26,6 +26,23 @@ from xborder.services.unit_of_work import ConflictError, DuplicateReference
 from xborder.storage.tables import outbox, payments
 
 _MONEY_FIELDS = ("fees", "charged", "credited", "principal", "settlement")
+_FIXED = ("id", "partner_id", "transaction_reference", "created", "request_json")
+
+# Statements built once: building one per call (coercing every value into a bind parameter,
+# then hashing the new statement into its cache key) cost more than running it. Values are
+# bound at execution; the SQL and its types are those of the statements built per call.
+_INSERT = payments.insert()
+_INSERT_EVENTS = outbox.insert()
+_BY_ID = payments.select().where(
+    payments.c.id == sa.bindparam("payment_id"), payments.c.partner_id == sa.bindparam("partner")
+)
+_BY_REFERENCE = payments.select().where(
+    payments.c.partner_id == sa.bindparam("partner"),
+    payments.c.transaction_reference == sa.bindparam("reference"),
+)
+_UPDATE = payments.update().where(
+    payments.c.id == sa.bindparam("payment_id"), payments.c.version == sa.bindparam("expected")
+)
 
 
 class SqlAlchemyPaymentRepository:
@@ -36,7 +53,7 @@ class SqlAlchemyPaymentRepository:
 
     def add(self, payment: Payment) -> None:
         try:
-            self._connection.execute(payments.insert().values(**_row(payment, version=1)))
+            self._connection.execute(_INSERT, _row(payment, version=1))
         except IntegrityError as exc:
             if _violates(exc, "uq_payments_partner_reference"):
                 raise DuplicateReference(payment.transaction_reference) from exc
@@ -45,38 +62,29 @@ class SqlAlchemyPaymentRepository:
         self._write_events(payment)
 
     def get(self, partner_id: str, payment_id: str) -> Payment | None:
-        query = payments.select().where(
-            payments.c.id == payment_id, payments.c.partner_id == partner_id
-        )
-        return self._one(query)
+        return self._one(_BY_ID, {"payment_id": payment_id, "partner": partner_id})
 
     def get_by_reference(self, partner_id: str, reference: str) -> Payment | None:
-        query = payments.select().where(
-            payments.c.partner_id == partner_id, payments.c.transaction_reference == reference
-        )
-        return self._one(query)
+        return self._one(_BY_REFERENCE, {"partner": partner_id, "reference": reference})
 
     def save(self, payment: Payment) -> None:
         values = _row(payment, version=payment.version + 1)
-        for key in ("id", "partner_id", "transaction_reference", "created", "request_json"):
+        for key in _FIXED:
             values.pop(key)
-        result = self._connection.execute(
-            payments.update()
-            .where(payments.c.id == payment.id, payments.c.version == payment.version)
-            .values(**values)
-        )
+        values.update(payment_id=payment.id, expected=payment.version)
+        result = self._connection.execute(_UPDATE, values)
         if result.rowcount != 1:
             raise ConflictError(payment.id)
         payment.version += 1
         self._write_events(payment)
 
-    def _one(self, query: sa.Select[Any]) -> Payment | None:
-        row = self._connection.execute(query).mappings().first()
+    def _one(self, query: sa.Select[Any], params: dict[str, str]) -> Payment | None:
+        row = self._connection.execute(query, params).mappings().first()
         return _payment(row) if row is not None else None
 
     def _write_events(self, payment: Payment) -> None:
         if payment.events:
-            self._connection.execute(outbox.insert(), [_event_row(e) for e in payment.events])
+            self._connection.execute(_INSERT_EVENTS, [_event_row(e) for e in payment.events])
             payment.events.clear()
 
 

@@ -103,3 +103,110 @@ outbox = sa.Table(
 )
 sa.Index("ix_outbox_payment", outbox.c.payment_id, outbox.c.id)
 sa.Index("ix_outbox_undelivered", outbox.c.delivered_at, outbox.c.id)
+
+# --- projects, partner bindings and OAuth nonces (D11, D13; migration 0002) -----------------
+
+ENVIRONMENTS = ("sandbox", "mtf", "production")
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("consumer_key", sa.String(200), primary_key=True),
+    sa.Column("environment", sa.String(16), nullable=False),
+    sa.Column("signing_certificate", sa.Text(), nullable=False),  # PEM; never a private key
+    sa.Column("encryption_certificate", sa.Text()),  # PEM of the client-encryption cert
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("environment", ENVIRONMENTS), name="ck_projects_environment"),
+)
+
+partners = sa.Table(
+    "partners",
+    metadata,
+    sa.Column("partner_id", sa.String(35), primary_key=True),
+    sa.Column(
+        "consumer_key", sa.String(200), sa.ForeignKey("projects.consumer_key"), nullable=False
+    ),
+    sa.Column("created", UtcDateTime(), nullable=False),
+)
+sa.Index("ix_partners_consumer_key", partners.c.consumer_key)
+
+nonces = sa.Table(
+    "nonces",
+    metadata,
+    sa.Column("consumer_key", sa.String(200), primary_key=True),
+    sa.Column("nonce", sa.String(128), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger(), nullable=False),  # the request's oauth_timestamp
+)
+sa.Index("ix_nonces_timestamp", nonces.c.timestamp)
+
+# --- prefunded accounts, ledger, queue, clock and scheduler lease (D16, D17; migration 0003) ---
+
+ENTRY_KINDS = ("FUND", "RESERVE", "RELEASE", "SETTLE", "RETURN")
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.String(30), primary_key=True),
+    sa.Column("partner_id", sa.String(35), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("threshold_minor", sa.BigInteger(), nullable=False),
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("partner_id", "currency", name="uq_accounts_partner_currency"),
+    sa.CheckConstraint("version >= 0", name="ck_accounts_version"),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(30), sa.ForeignKey("accounts.account_id"), nullable=False),
+    sa.Column("payment_id", sa.String(31), sa.ForeignKey("payments.id")),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Column("created", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("payment_id", "kind", name="uq_ledger_entries_payment_kind"),
+    sa.CheckConstraint(_in("kind", ENTRY_KINDS), name="ck_ledger_entries_kind"),
+    sa.CheckConstraint("amount > 0", name="ck_ledger_entries_amount"),
+    sa.CheckConstraint(
+        "(kind = 'FUND' AND payment_id IS NULL) OR (kind <> 'FUND' AND payment_id IS NOT NULL)",
+        name="ck_ledger_entries_payment",
+    ),
+)
+sa.Index("ix_ledger_entries_account", ledger_entries.c.account_id, ledger_entries.c.kind)
+
+queue_entries = sa.Table(
+    "queue_entries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(30), sa.ForeignKey("accounts.account_id"), nullable=False),
+    sa.Column("payment_id", sa.String(31), sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.UniqueConstraint("payment_id", name="uq_queue_entries_payment"),
+    sa.CheckConstraint("amount > 0", name="ck_queue_entries_amount"),
+)
+sa.Index("ix_queue_entries_account", queue_entries.c.account_id, queue_entries.c.id)
+
+clock_offset = sa.Table(
+    "clock_offset",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("offset_us", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_clock_offset_single_row"),
+)
+
+scheduler_leases = sa.Table(
+    "scheduler_leases",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+sa.Index(
+    "ix_payments_lifecycle",
+    payments.c.environment,
+    payments.c.status,
+    payments.c.pending_stage,
+    payments.c.status_timestamp,
+)

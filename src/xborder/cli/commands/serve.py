@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 import click
 
 from xborder.cli.commands._common import database_options, load_settings, prepare_data_dir
+from xborder.cli.commands._first_run import announcement, base_url, ensure_dev_project
+from xborder.clock import SystemClock
 from xborder.config import Settings
 from xborder.logs import configure_logging
+from xborder.security.keystore import ServerKeyStore
 from xborder.storage.engine import make_engine
 from xborder.storage.migrate import upgrade
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 
 @click.command()
@@ -32,6 +38,10 @@ def serve(
 ) -> None:
     """Serve the XBS API (migrations are applied first).
 
+    Requests must be signed (OAuth 1.0a, D11) unless XBORDER_AUTH=off. The first start
+    creates the server's encryption key in DATA/keys and, on an empty database, a sandbox
+    project with development keys in DATA/dev, and prints how to sign a request with them.
+
     \b
     Examples:
       xborder serve
@@ -43,15 +53,12 @@ def serve(
     )
     configure_logging(settings.log_level)
     prepare_data_dir(settings)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    _first_start(settings)
     # Worker processes rebuild their settings from the environment: hand the flags over.
     os.environ.update(_as_environment(settings))
     import uvicorn
 
+    _exit_zero_on_sigterm()
     uvicorn.run(
         "xborder.api.app:app_from_env",
         factory=True,
@@ -62,8 +69,22 @@ def serve(
         http="httptools",
         access_log=False,
         log_config=None,
+        proxy_headers=False,  # XBORDER_TRUST_FORWARDED decides, in xborder.api.addressing
         timeout_graceful_shutdown=10,
     )
+
+
+def _first_start(settings: Settings) -> None:
+    """Migrate, create the server key and the dev project when missing, say what was done."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        dev = ensure_dev_project(settings, SqlAlchemyUowFactory(engine), SystemClock())
+    finally:
+        engine.dispose()
+    ServerKeyStore(settings.keys_dir).ensure()
+    if dev is not None:
+        click.echo(announcement(dev, base_url(settings)))  # stdout: stderr holds JSON logs only
 
 
 def _as_environment(settings: Settings) -> dict[str, str]:
@@ -76,3 +97,12 @@ def _as_environment(settings: Settings) -> dict[str, str]:
     if settings.database_url:
         env["XBORDER_DATABASE_URL"] = settings.database_url
     return env
+
+
+def _exit_zero_on_sigterm() -> None:
+    """A graceful stop on SIGTERM exits 0.
+
+    After its own graceful shutdown uvicorn restores the previous handler and raises the
+    signal again; with the default handler in place the process would die by the signal.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

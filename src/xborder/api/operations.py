@@ -1,0 +1,73 @@
+"""Wiring of the lifecycle's moving parts into the app (D16, D17): the rules from settings,
+the clock, the admin API mount and the scheduler thread."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from starlette.routing import BaseRoute, Mount
+
+from xborder.api.admin import PREFIX, AdminServices, admin_app
+from xborder.api.routes import Services
+from xborder.clock import Clock, SystemClock
+from xborder.config import Settings
+from xborder.domain.channels import Channel
+from xborder.domain.lifecycle import DEFAULT_DELAYS, Delays, LifecycleRules
+from xborder.errors import ConfigError
+from xborder.services.scheduler import SchedulerThread
+from xborder.storage.clock import DatabaseClock
+
+log = logging.getLogger("xborder")
+
+
+def lifecycle_rules(settings: Settings) -> LifecycleRules:
+    """The lifecycle timing the settings describe (D16)."""
+    delays = dict(DEFAULT_DELAYS)
+    for name, (processing, settlement) in settings.lifecycle_delays.items():
+        if name not in Channel.__members__:
+            raise ConfigError(f"XBORDER_LIFECYCLE_DELAYS: unknown channel {name!r}")
+        delays[Channel[name]] = Delays(timedelta(seconds=processing), timedelta(seconds=settlement))
+    return LifecycleRules(timedelta(seconds=settings.max_queue_seconds), delays)
+
+
+def clock_for(settings: Settings, engine: Engine) -> Clock:
+    """The wall clock, or the controllable clock shared through the database (D17)."""
+    if settings.clock == "controllable":
+        return DatabaseClock(engine)
+    return SystemClock()
+
+
+def close_clock(clock: Clock) -> None:
+    """Release what a clock holds (the controllable clock's connection pool)."""
+    if isinstance(clock, DatabaseClock):
+        clock.close()
+
+
+def admin_routes(settings: Settings, services: Services) -> list[BaseRoute]:
+    """The admin API mount, or nothing when it is off (D17)."""
+    if not settings.admin_enabled:
+        return []
+    if not settings.admin_token:
+        log.warning("admin API enabled without XBORDER_ADMIN_TOKEN: every call will be refused")
+    admin = AdminServices(
+        services.uow_factory,
+        services.clock,
+        services.rules,
+        settings.admin_token,
+        clock_controllable=settings.clock == "controllable",
+    )
+    return [Mount(PREFIX, app=admin_app(admin))]
+
+
+def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | None:
+    """The scheduler thread of this process, or None when switched off."""
+    if not settings.scheduler:
+        return None
+    return SchedulerThread(
+        uow_factory=services.uow_factory,
+        clock=services.clock,
+        rules=services.rules,
+        interval=settings.scheduler_interval,
+    )

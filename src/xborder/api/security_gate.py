@@ -1,0 +1,184 @@
+"""The signed gate: OAuth 1.0a verification (D11), entitlement (D13), payload encryption (D12).
+
+For every XBS request, before its body is parsed:
+
+1. the Authorization header is parsed (400 ``INVALID_AUTH_HEADER``);
+2. the consumer key must name a project (401 ``DECLINED``);
+3. the timestamp must lie within ±5 minutes (401), the body hash and the RSA-SHA256 signature
+   over the URL the client addressed (:mod:`xborder.api.addressing`) must verify (403
+   ``AUTHENTICATION_FAILED``);
+4. the project must be entitled to the partner (D13, 401) and the nonce must be new
+   (:class:`xborder.services.nonces.NonceGuard`, 401);
+5. with ``x-encrypted: true`` the body is decrypted (:mod:`xborder.api.payload_encryption`)
+   and the success answer is encrypted back to the project's client-encryption certificate.
+
+Decision (the issue is silent): ``x-encrypted: true`` from a project without a client-encryption
+certificate is refused with 400 062000 Source ``Encrypted Payload`` before anything runs,
+because its answer could not be encrypted; an unsigned request (authentication off) cannot ask
+for encryption either.
+
+With authentication off (``XBORDER_AUTH=off``), a request *without* an Authorization header is
+admitted as an anonymous sandbox caller, but only for a sandbox partner (D13: one not bound to
+an mtf or production project; others get 401). A request that does carry a header is verified
+as above, so signing and encryption can still be exercised in that mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from xborder.api.addressing import Addressing
+from xborder.api.gate import Admitted, Caller, Incoming
+from xborder.api.payload_encryption import (
+    EncryptionNotSetUp,
+    open_payload,
+    seal_payload,
+    wants_encryption,
+)
+from xborder.config import Settings
+from xborder.domain.projects import Project, reaches_sandbox
+from xborder.security import oauth1
+from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
+from xborder.security.keys import load_certificate, rsa_public_key
+from xborder.security.keystore import LiveKeyring, ServerKeyStore
+from xborder.services import projects
+from xborder.services.nonces import NonceGuard
+from xborder.services.payments import UowFactory
+
+log = logging.getLogger("xborder.security")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCaller(Caller):
+    """A caller established by signature; ``encrypt_to`` is the project's client-encryption
+    certificate (PEM) when its request asked for encryption."""
+
+    encrypt_to: str | None = field(default=None, repr=False)
+
+
+class SignedGate:
+    """Implements :class:`xborder.api.gate.Gate` with D11, D12 and D13."""
+
+    def __init__(
+        self,
+        uow_factory: UowFactory,
+        keys: LiveKeyring,
+        *,
+        addressing: Addressing | None = None,
+        allow_unsigned: bool = False,
+        tolerance: int = oauth1.DEFAULT_TOLERANCE,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._keys = keys
+        self._addressing = addressing or Addressing()
+        self._allow_unsigned = allow_unsigned
+        self._tolerance = tolerance
+        self._now = now  # wall time: the business clock (D17) may be moved, signatures not
+        self._nonces = NonceGuard(uow_factory, tolerance=tolerance)
+
+    def admit(self, incoming: Incoming) -> Admitted:
+        """Authenticate, check entitlement and replay, then decrypt when asked (D11-D13)."""
+        try:
+            return self._admit(incoming)
+        except SecurityError as exc:
+            log.info("request refused: %s", exc.reason)
+            raise
+
+    def seal(self, caller: Caller, body: bytes, media_type: str) -> tuple[bytes, dict[str, str]]:
+        """Encrypt a success body when the request was encrypted (D12); errors never come here."""
+        if not isinstance(caller, SignedCaller) or caller.encrypt_to is None:
+            return body, {}
+        return seal_payload(body, media_type, caller.encrypt_to)
+
+    def _admit(self, incoming: Incoming) -> Admitted:
+        encrypted = wants_encryption(incoming.headers)
+        content_type = incoming.headers.get("content-type")
+        authorization = incoming.headers.get("authorization")
+        if authorization is None and self._allow_unsigned:
+            return Admitted(
+                self._unsigned(incoming.partner_id, encrypted), incoming.body, content_type
+            )
+        project = self._authenticate(incoming, authorization)
+        if not encrypted:
+            return Admitted(_caller(project, None), incoming.body, content_type)
+        if project.encryption_certificate is None:
+            raise EncryptionNotSetUp("project has no client-encryption certificate")
+        body, media_type = open_payload(incoming.body, content_type, self._keys)
+        return Admitted(_caller(project, project.encryption_certificate), body, media_type)
+
+    def _authenticate(self, incoming: Incoming, authorization: str | None) -> Project:
+        params = oauth1.parse_authorization_header(authorization)
+        access = projects.access_for(
+            params.consumer_key, incoming.partner_id, uow_factory=self._uow_factory
+        )
+        if access.project is None:
+            raise AuthDeclined("unknown consumer key")
+        now = self._now()
+        self._verify(incoming, authorization, access.project, int(now))
+        if not access.entitled:
+            raise AuthDeclined("project not entitled to this partner")
+        consumer_key = access.project.consumer_key
+        if not self._nonces.check_and_record(consumer_key, params.nonce, params.timestamp, now):
+            raise AuthDeclined("nonce seen before")
+        return access.project
+
+    def _verify(
+        self, incoming: Incoming, authorization: str | None, project: Project, now: int
+    ) -> None:
+        """Timestamp window, body hash and signature over the URL the client addressed."""
+        url = self._addressing.url(incoming.url, incoming.headers)
+        public_key = _public_key(project.signing_certificate)
+        try:
+            oauth1.verify(
+                incoming.method,
+                url,
+                authorization,
+                incoming.body,
+                public_key_for=lambda _consumer_key: public_key,
+                now=now,
+                tolerance=self._tolerance,
+            )
+        except AuthenticationFailed:
+            log.info("signature checked against %s", url.split("/", 3)[2])  # scheme://HOST/
+            raise
+
+    def _unsigned(self, partner_id: str, encrypted: bool) -> Caller:
+        partner_project = projects.partner_project(partner_id, uow_factory=self._uow_factory)
+        if not reaches_sandbox(partner_project):
+            raise AuthDeclined("unsigned requests reach sandbox partners only")
+        if encrypted:
+            raise EncryptionNotSetUp("an unsigned request has no project to encrypt to")
+        return Caller(consumer_key=None)
+
+
+def gate_for(settings: Settings, uow_factory: UowFactory) -> SignedGate:
+    """The gate a deployment's settings ask for (``XBORDER_AUTH``, ``XBORDER_PUBLIC_URL``,
+    ``XBORDER_TRUST_FORWARDED``); server keys live in ``settings.keys_dir``."""
+    return SignedGate(
+        uow_factory,
+        LiveKeyring(ServerKeyStore(settings.keys_dir)),
+        addressing=Addressing(settings.public_url, settings.trust_forwarded),
+        allow_unsigned=not settings.auth,
+    )
+
+
+def _caller(project: Project, encrypt_to: str | None) -> SignedCaller:
+    return SignedCaller(
+        consumer_key=project.consumer_key,
+        environment=project.environment.value,
+        encrypted=encrypt_to is not None,
+        encrypt_to=encrypt_to,
+    )
+
+
+@lru_cache(maxsize=256)
+def _public_key(certificate_pem: str) -> RSAPublicKey:
+    """A project's signing public key, parsed once per certificate."""
+    return rsa_public_key(load_certificate(certificate_pem.encode("ascii")))

@@ -1,0 +1,135 @@
+"""Ports of the lifecycle, the ledger, the clock and the scheduler (D16, D17).
+
+The unit of work exposes one object per protocol; ``xborder.storage`` implements them.
+Every method runs inside the unit's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from xborder.domain.ledger import Account, EntryKind, Totals
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPayment:
+    """A payment waiting for funds, in the account's FIFO order."""
+
+    payment_id: str
+    amount: int
+
+
+class AccountRepository(Protocol):
+    """Settlement accounts, their ledger entries and their funding queues (D16)."""
+
+    def lock(self, partner_id: str, currency: str, now: datetime) -> Account:
+        """The partner's account in ``currency``, created when missing, locked for the rest
+        of the transaction (``SELECT ... FOR UPDATE``; SQLite serialises writers anyway).
+        Every change of a ledger payment locks its account *before* saving the payment, so
+        that transactions always lock in the same order (account, then payment)."""
+        ...
+
+    def find(self, partner_id: str, currency: str) -> Account | None:
+        """The partner's account in ``currency``, without locking it."""
+        ...
+
+    def get(self, partner_id: str, account_id: str) -> Account | None:
+        """The partner's account with that public id."""
+        ...
+
+    def all(self, partner_id: str) -> list[Account]:
+        """The partner's accounts, oldest first."""
+        ...
+
+    def totals(self, account_id: str, since: datetime | None = None) -> Totals:
+        """The sums of the account's entries (only those created at or after ``since``)."""
+        ...
+
+    def held(self, payment_id: str) -> Totals:
+        """The sums of one payment's entries."""
+        ...
+
+    def add_entry(
+        self, account_id: str, kind: EntryKind, amount: int, payment_id: str | None, now: datetime
+    ) -> None:
+        """Append one ledger entry."""
+        ...
+
+    def enqueue(self, account_id: str, payment_id: str, amount: int) -> None:
+        """Put a payment at the end of the account's funding queue."""
+        ...
+
+    def queue(self, account_id: str) -> list[QueuedPayment]:
+        """Payments still waiting in InsufficientBalance, first in first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DueCandidate:
+    """A ledger payment that may have a time-driven step due."""
+
+    partner_id: str
+    payment_id: str
+
+
+class Schedule(Protocol):
+    """What the scheduler scans, and the lease that lets one process scan at a time (D17)."""
+
+    def candidates(
+        self, now: datetime, cutoffs: Mapping[tuple[str, str], datetime], limit: int
+    ) -> list[DueCandidate]:
+        """Pending mtf/production payments whose step may be due, oldest stage first: those
+        queued past their deadline, and those whose ``(stage, channel)`` is in ``cutoffs``
+        and entered that stage at or before the cutoff. The domain decides for each."""
+        ...
+
+    def accounts_with_queue(self) -> list[tuple[str, str]]:
+        """``(partner_id, currency)`` of every account with payments waiting for funds."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease; False when another holder's lease is still valid."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """One row of the outbox: a status change waiting for (or past) delivery (D14)."""
+
+    id: int
+    event_ref: str
+    payment_id: str
+    partner_id: str
+    transaction_reference: str
+    previous_status: str
+    status: str
+    pending_stage: str | None
+    occurred_at: datetime
+    error_code: str | None
+    error_message: str | None
+    delivered_at: datetime | None
+
+
+class EventLog(Protocol):
+    """Read access to the outbox, for operators."""
+
+    def since(
+        self, partner_id: str | None, payment_id: str | None, after: int, limit: int
+    ) -> list[StatusEvent]:
+        """Events with an id above ``after``, oldest first."""
+        ...
+
+
+class ClockOffset(Protocol):
+    """The controllable clock's offset, shared by every server process (D17)."""
+
+    def get(self) -> timedelta:
+        """The current offset from the wall clock."""
+        ...
+
+    def advance(self, delta: timedelta) -> timedelta:
+        """Add ``delta`` (positive) to the offset; the new offset."""
+        ...

@@ -1,0 +1,36 @@
+"""Moving the controllable clock forward (D17)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from xborder.clock import Clock
+from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
+from xborder.errors import XborderError
+from xborder.services.payments import UowFactory
+
+MAX_STEP = timedelta(days=3650)
+
+
+class ClockNotControllable(XborderError):
+    """Raised when moving the clock of a deployment that runs on the wall clock
+    (``XBORDER_CLOCK=system``)."""
+
+
+def advance_clock(
+    delta: timedelta, *, controllable: bool, uow_factory: UowFactory, clock: Clock
+) -> datetime:
+    """Move the shared clock forward by ``delta``; the new time.
+
+    Raises:
+        ClockNotControllable: the deployment uses the wall clock.
+        ValidationFailed: ``delta`` is not positive or is absurdly large (field ``seconds``).
+    """
+    if not controllable:
+        raise ClockNotControllable("set XBORDER_CLOCK=controllable to move the clock")
+    if not timedelta(0) < delta <= MAX_STEP:
+        raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "seconds")])
+    with uow_factory() as uow:
+        uow.clock_offset.advance(delta)
+        uow.commit()
+    return clock.now()

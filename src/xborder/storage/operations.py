@@ -1,0 +1,134 @@
+"""What the scheduler and the operator read and write beside payments and accounts (D14, D17):
+due candidates, the scheduler lease, the outbox as a list, and the controllable clock's offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from xborder.domain.states import PaymentStatus, PendingStage
+from xborder.services.ports import DueCandidate, StatusEvent
+from xborder.storage.tables import (
+    accounts,
+    clock_offset,
+    outbox,
+    payments,
+    queue_entries,
+    scheduler_leases,
+)
+
+
+def _dialect(connection: Connection) -> object:
+    return postgresql if connection.dialect.name == "postgresql" else sqlite
+
+
+class SqlAlchemySchedule:
+    """Implements :class:`xborder.services.ports.Schedule`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def candidates(
+        self, now: datetime, cutoffs: Mapping[tuple[str, str], datetime], limit: int
+    ) -> list[DueCandidate]:
+        timed = [
+            sa.and_(
+                payments.c.pending_stage == stage,
+                payments.c.channel == channel,
+                payments.c.status_timestamp <= cutoff,
+            )
+            for (stage, channel), cutoff in cutoffs.items()
+        ]
+        expired = sa.and_(
+            payments.c.pending_stage == PendingStage.INSUFFICIENT_BALANCE.value,
+            payments.c.pending_max_completion_date <= now,
+        )
+        query = (
+            sa.select(payments.c.partner_id, payments.c.id)
+            .where(
+                payments.c.environment != "sandbox",
+                payments.c.status == PaymentStatus.PENDING.value,
+                sa.or_(expired, *timed),
+            )
+            .order_by(payments.c.status_timestamp, payments.c.id)
+            .limit(limit)
+        )
+        return [DueCandidate(r.partner_id, r.id) for r in self._connection.execute(query)]
+
+    def accounts_with_queue(self) -> list[tuple[str, str]]:
+        query = (
+            sa.select(accounts.c.partner_id, accounts.c.currency)
+            .distinct()
+            .join(queue_entries, queue_entries.c.account_id == accounts.c.account_id)
+            .join(payments, payments.c.id == queue_entries.c.payment_id)
+            .where(
+                payments.c.status == PaymentStatus.PENDING.value,
+                payments.c.pending_stage == PendingStage.INSUFFICIENT_BALANCE.value,
+            )
+        )
+        return [(r.partner_id, r.currency) for r in self._connection.execute(query)]
+
+    def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        dialect = _dialect(self._connection)
+        insert = dialect.insert(scheduler_leases)  # type: ignore[attr-defined]
+        values = {"name": name, "holder": holder, "expires_at": now + ttl}
+        statement = insert.values(**values).on_conflict_do_update(
+            index_elements=[scheduler_leases.c.name],
+            set_={"holder": holder, "expires_at": now + ttl},
+            where=sa.or_(scheduler_leases.c.holder == holder, scheduler_leases.c.expires_at < now),
+        )
+        won = self._connection.execute(statement.returning(scheduler_leases.c.holder)).first()
+        return won is not None
+
+
+class SqlAlchemyEventLog:
+    """Implements :class:`xborder.services.ports.EventLog`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def since(
+        self, partner_id: str | None, payment_id: str | None, after: int, limit: int
+    ) -> list[StatusEvent]:
+        query = outbox.select().where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)
+        if partner_id is not None:
+            query = query.where(outbox.c.partner_id == partner_id)
+        if payment_id is not None:
+            query = query.where(outbox.c.payment_id == payment_id)
+        return [StatusEvent(**row) for row in self._connection.execute(query).mappings()]
+
+
+class SqlAlchemyClockOffset:
+    """Implements :class:`xborder.services.ports.ClockOffset`: one row, created on first use."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self) -> timedelta:
+        return read_offset(self._connection)
+
+    def advance(self, delta: timedelta) -> timedelta:
+        micros = _micros(delta)
+        insert = _dialect(self._connection).insert(clock_offset)  # type: ignore[attr-defined]
+        statement = insert.values(id=1, offset_us=micros).on_conflict_do_update(
+            index_elements=[clock_offset.c.id],
+            set_={"offset_us": clock_offset.c.offset_us + micros},
+        )
+        self._connection.execute(statement)
+        return read_offset(self._connection)
+
+
+def read_offset(connection: Connection) -> timedelta:
+    """The stored offset (zero when the row does not exist yet)."""
+    query = sa.select(clock_offset.c.offset_us).where(clock_offset.c.id == 1)
+    micros = connection.execute(query).scalar()
+    return timedelta(microseconds=micros or 0)
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

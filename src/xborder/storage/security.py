@@ -1,0 +1,138 @@
+"""Repositories of projects, partner bindings and OAuth nonces (D11, D13), in SQLAlchemy Core.
+
+The nonce insert is ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on both SQLite (3.35+)
+and PostgreSQL, so a replay is an ordinary "no row returned", never an aborted transaction; of
+two processes recording the same nonce at once, exactly one inserts it. (``rowcount`` would
+not do: psycopg reports -1 for it here.)
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from xborder.domain.projects import Environment, PartnerBinding, Project
+from xborder.services.unit_of_work import ConflictError
+from xborder.storage.tables import nonces, partners, projects
+
+# The statements every signed request runs, built once (see xborder.storage.repository).
+_PROJECT = projects.select().where(projects.c.consumer_key == sa.bindparam("consumer_key"))
+_PROJECT_OF = (
+    projects.select()
+    .join(partners, partners.c.consumer_key == projects.c.consumer_key)
+    .where(partners.c.partner_id == sa.bindparam("partner_id"))
+)
+_RECORD_NONCE = {
+    "postgresql": postgresql.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
+    "sqlite": sqlite.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
+}
+
+
+class SqlAlchemyProjectRepository:
+    """Implements :class:`xborder.services.unit_of_work.ProjectRepository`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, project: Project) -> None:
+        values = {
+            "consumer_key": project.consumer_key,
+            "environment": project.environment.value,
+            "signing_certificate": project.signing_certificate,
+            "encryption_certificate": project.encryption_certificate,
+            "created": project.created,
+        }
+        _insert(self._connection, projects.insert().values(**values), project.consumer_key)
+
+    def get(self, consumer_key: str) -> Project | None:
+        params = {"consumer_key": consumer_key}
+        row = self._connection.execute(_PROJECT, params).mappings().first()
+        return _project(row) if row is not None else None
+
+    def all(self) -> list[Project]:
+        query = projects.select().order_by(projects.c.consumer_key)
+        return [_project(row) for row in self._connection.execute(query).mappings()]
+
+    def remove(self, consumer_key: str) -> bool:
+        query = projects.delete().where(projects.c.consumer_key == consumer_key)
+        return self._connection.execute(query).rowcount == 1
+
+
+class SqlAlchemyPartnerRepository:
+    """Implements :class:`xborder.services.unit_of_work.PartnerRepository`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, binding: PartnerBinding) -> None:
+        values = {
+            "partner_id": binding.partner_id,
+            "consumer_key": binding.consumer_key,
+            "created": binding.created,
+        }
+        _insert(self._connection, partners.insert().values(**values), binding.partner_id)
+
+    def get(self, partner_id: str) -> PartnerBinding | None:
+        query = partners.select().where(partners.c.partner_id == partner_id)
+        row = self._connection.execute(query).mappings().first()
+        return _binding(row) if row is not None else None
+
+    def project_of(self, partner_id: str) -> Project | None:
+        params = {"partner_id": partner_id}
+        row = self._connection.execute(_PROJECT_OF, params).mappings().first()
+        return _project(row) if row is not None else None
+
+    def all(self, consumer_key: str | None = None) -> list[PartnerBinding]:
+        query = partners.select().order_by(partners.c.partner_id)
+        if consumer_key is not None:
+            query = query.where(partners.c.consumer_key == consumer_key)
+        return [_binding(row) for row in self._connection.execute(query).mappings()]
+
+    def remove(self, partner_id: str) -> bool:
+        query = partners.delete().where(partners.c.partner_id == partner_id)
+        return self._connection.execute(query).rowcount == 1
+
+
+class SqlAlchemyNonceRepository:
+    """Implements :class:`xborder.services.unit_of_work.NonceRepository`."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def record(self, consumer_key: str, nonce: str, timestamp: int) -> bool:
+        values = {"consumer_key": consumer_key, "nonce": nonce, "timestamp": timestamp}
+        statement = _RECORD_NONCE[_dialect_name(self._connection)]
+        return self._connection.execute(statement, values).first() is not None
+
+    def purge(self, before: int) -> int:
+        result = self._connection.execute(nonces.delete().where(nonces.c.timestamp < before))
+        return result.rowcount
+
+
+def _dialect_name(connection: Connection) -> str:
+    return "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+
+
+def _insert(connection: Connection, statement: sa.Insert, key: str) -> None:
+    try:
+        connection.execute(statement)
+    except IntegrityError as exc:
+        raise ConflictError(key) from exc
+
+
+def _project(row: sa.RowMapping) -> Project:
+    return Project(
+        consumer_key=row["consumer_key"],
+        environment=Environment(row["environment"]),
+        signing_certificate=row["signing_certificate"],
+        encryption_certificate=row["encryption_certificate"],
+        created=row["created"],
+    )
+
+
+def _binding(row: sa.RowMapping) -> PartnerBinding:
+    return PartnerBinding(
+        partner_id=row["partner_id"], consumer_key=row["consumer_key"], created=row["created"]
+    )

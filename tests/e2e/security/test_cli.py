@@ -1,0 +1,249 @@
+"""The administration commands through click's CliRunner: projects, partners, keys, and the
+first-run dev project. Keys are generated into temporary directories."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+from tests.signing import Party, make_party
+from xborder.cli import main
+from xborder.cli.commands._first_run import ensure_dev_project
+from xborder.clock import SystemClock
+from xborder.config import Settings
+from xborder.security.keys import fingerprint, load_certificate, private_key_pem
+from xborder.storage.engine import make_engine
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+
+COMMANDS = [
+    ["projects", "add"],
+    ["projects", "list"],
+    ["projects", "remove"],
+    ["partners", "add"],
+    ["partners", "list"],
+    ["partners", "remove"],
+    ["keys", "export-encryption-cert"],
+    ["keys", "rotate"],
+    ["keys", "retire"],
+    ["keys", "list"],
+]
+
+
+@pytest.fixture(scope="module")
+def party(tmp_path_factory: pytest.TempPathFactory) -> Party:
+    return make_party(tmp_path_factory.mktemp("cli-keys"), "client")
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def run(data: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, [*args, "--data-dir", str(data)], catch_exceptions=False)
+
+
+def stored_certificates(data: Path) -> list[str]:
+    engine = make_engine(f"sqlite:///{data / 'xborder.db'}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT signing_certificate, encryption_certificate FROM projects")
+            )
+            return [value for row in rows for value in row if value]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_top_level_help_lists_the_groups() -> None:
+    output = CliRunner().invoke(main, ["--help"]).output
+    assert all(group in output for group in ("projects", "partners", "keys"))
+
+
+# --- projects and partners -------------------------------------------------------------------
+
+
+def test_project_lifecycle(data: Path, party: Party) -> None:
+    cert = str(party.cert_path)
+    added = run(
+        data,
+        "projects",
+        "add",
+        "--consumer-key",
+        "k!1",
+        "--signing-cert",
+        cert,
+        "--encryption-cert",
+        cert,
+        "--environment",
+        "mtf",
+    )
+    assert added.exit_code == 0, added.output
+    assert party.kid in added.output and "(mtf)" in added.output
+    assert run(data, "partners", "add", "--partner-id", "MTF_1", "--project", "k!1").exit_code == 0
+    listed = run(data, "projects", "list").output
+    assert "k!1" in listed and "mtf" in listed and "MTF_1" in listed
+    assert "MTF_1  k!1" in run(data, "partners", "list").output
+    refused = run(data, "projects", "remove", "k!1")
+    assert refused.exit_code == 1 and "partner" in refused.output
+    forced = run(data, "projects", "remove", "k!1", "--force")
+    assert forced.exit_code == 0 and "MTF_1" in forced.output
+    assert run(data, "projects", "list").output.strip() == "no projects"
+
+
+def test_duplicate_and_missing_projects_exit_1(data: Path, party: Party) -> None:
+    args = ["projects", "add", "--consumer-key", "k", "--signing-cert", str(party.cert_path)]
+    assert run(data, *args).exit_code == 0
+    again = run(data, *args)
+    assert again.exit_code == 1 and "exists" in again.output
+    assert run(data, "projects", "remove", "nobody").exit_code == 1
+    assert run(data, "partners", "add", "--partner-id", "P", "--project", "nobody").exit_code == 1
+    assert run(data, "partners", "remove", "P").exit_code == 1
+
+
+def test_bad_input_exits_2(data: Path, party: Party, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
+    cert = str(party.cert_path)
+    assert (
+        run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", str(junk)).exit_code
+        == 2
+    )
+    assert (
+        run(data, "projects", "add", "--consumer-key", "a b", "--signing-cert", cert).exit_code == 2
+    )
+    assert (
+        run(
+            data,
+            "projects",
+            "add",
+            "--consumer-key",
+            "k",
+            "--signing-cert",
+            cert,
+            "--environment",
+            "staging",
+        ).exit_code
+        == 2
+    )
+    run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", cert)
+    bad_partner = run(data, "partners", "add", "--partner-id", "has space", "--project", "k")
+    assert bad_partner.exit_code == 2
+
+
+def test_pkcs12_keystore_gives_only_its_certificate(
+    data: Path, party: Party, tmp_path: Path
+) -> None:
+    keystore = tmp_path / "client.p12"
+    keystore.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"keyalias", party.key, party.cert, None, BestAvailableEncryption(b"keystorepassword")
+        )
+    )
+    args = ["projects", "add", "--consumer-key", "p12", "--signing-cert", str(keystore)]
+    wrong = run(data, *args, "--signing-cert-password", "wrong")
+    assert wrong.exit_code == 2 and "password" in wrong.output
+    assert run(data, *args, "--signing-cert-password", "keystorepassword").exit_code == 0
+    [stored] = stored_certificates(data)
+    assert fingerprint(load_certificate(stored.encode())) == party.kid
+    assert "PRIVATE" not in stored
+
+
+def test_pem_with_a_private_key_stores_the_certificate_only(
+    data: Path, party: Party, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(party.cert_path.read_bytes() + private_key_pem(party.key))
+    result = run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", str(bundle))
+    assert result.exit_code == 0 and "only its certificate is stored" in result.output
+    assert all("PRIVATE" not in pem for pem in stored_certificates(data))
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_export_rotate_retire(data: Path) -> None:
+    exported = CliRunner().invoke(main, ["keys", "export-encryption-cert", "--data-dir", str(data)])
+    assert exported.exit_code == 0
+    first = fingerprint(load_certificate(exported.stdout.encode()))
+    assert exported.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    assert f"SHA-256 fingerprint (kid): {first}" in exported.stderr
+    key_files = list((data / "keys").glob("*.key.pem"))
+    assert [mode(p) for p in key_files] == [0o600] and mode(data / "keys") == 0o700
+
+    rotated = run(data, "keys", "rotate")
+    second = re.search(r"new primary key ([0-9a-f]{64})", rotated.output)
+    assert rotated.exit_code == 0 and second is not None
+    listing = run(data, "keys", "list").output
+    assert f"{second[1]}  primary" in listing and f"{first}  active" in listing
+    assert (
+        fingerprint(load_certificate(run(data, "keys", "export-encryption-cert").stdout.encode()))
+        == second[1]
+    )
+    assert all(mode(p) == 0o600 for p in (data / "keys").glob("*.key.pem"))
+
+    assert run(data, "keys", "retire", second[1]).exit_code == 2  # the primary key
+    assert run(data, "keys", "retire", first).exit_code == 0
+    assert first not in run(data, "keys", "list").output
+    assert run(data, "keys", "retire", first).exit_code == 2
+
+
+def test_no_command_prints_a_private_key(data: Path, party: Party) -> None:
+    outputs = [
+        run(data, "keys", "export-encryption-cert"),
+        run(data, "keys", "rotate"),
+        run(data, "keys", "list"),
+        run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", str(party.cert_path)),
+        run(data, "projects", "list"),
+    ]
+    assert all("PRIVATE KEY" not in result.output for result in outputs)
+
+
+# --- first run -------------------------------------------------------------------------------
+
+
+def test_dev_project_is_created_once_with_private_files(
+    tmp_path: Path, database_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{database_path}")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        uow_factory = SqlAlchemyUowFactory(engine)
+        dev = ensure_dev_project(settings, uow_factory, SystemClock())
+        assert dev is not None
+        assert ensure_dev_project(settings, uow_factory, SystemClock()) is None
+    finally:
+        engine.dispose()
+    assert mode(settings.dev_dir) == 0o700
+    assert mode(dev.path("signing-key.pem")) == mode(dev.path("encryption-key.pem")) == 0o600
+    script = dev.path("sign_request.py").read_text()
+    assert dev.consumer_key in script and str(dev.path("signing-key.pem")) in script
+    assert "PRIVATE" not in script
+
+
+def test_dev_project_can_be_switched_off(tmp_path: Path, database_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{database_path}", dev_project=False
+    )
+    engine = make_engine(settings.effective_database_url)
+    try:
+        assert ensure_dev_project(settings, SqlAlchemyUowFactory(engine), SystemClock()) is None
+    finally:
+        engine.dispose()
+    assert not settings.dev_dir.exists()
