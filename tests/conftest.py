@@ -100,6 +100,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
         access_log=False,
         auth=False,
         scheduler=False,  # lifecycle suites drive the scheduler themselves (D17)
+        webhooks=False,  # the push suites turn the sender on or drive it themselves (D14)
     )
 
 

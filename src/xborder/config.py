@@ -49,6 +49,11 @@ class Settings:
     scheduler: bool = True  # run the lifecycle scheduler thread in each server process
     scheduler_interval: float = 1.0  # seconds between scheduler ticks
     max_queue_seconds: int = 86_400  # how long a payment may wait in InsufficientBalance
+    # D14: the status-change push sender thread (one per server process, claim-guarded)
+    webhooks: bool = True
+    webhook_interval: float = 1.0  # seconds between sender ticks
+    webhook_timeout: float = 10.0  # seconds per delivery attempt
+    webhook_backoff: float = 1.0  # seconds before the first retry; doubles at each retry
     lifecycle_delays: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -175,6 +180,10 @@ _VARIABLES: dict[str, Any] = {
     "scheduler": _bool,
     "scheduler_interval": _interval,
     "max_queue_seconds": _positive,
+    "webhooks": _bool,
+    "webhook_interval": _interval,
+    "webhook_timeout": _interval,
+    "webhook_backoff": _interval,
     "lifecycle_delays": _delays,
 }
 

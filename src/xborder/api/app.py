@@ -24,6 +24,7 @@ from xborder.api.operations import (
     close_clock,
     lifecycle_rules,
     scheduler_for,
+    sender_for,
 )
 from xborder.api.routes import Services
 from xborder.api.security_gate import gate_for
@@ -88,11 +89,14 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         scheduler = scheduler_for(settings, services)  # D17: one per process, lease-guarded
-        if scheduler is not None:
-            scheduler.start()
+        sender = sender_for(settings, services)  # D14: one per process, claim-guarded
+        for thread in (scheduler, sender):
+            if thread is not None:
+                thread.start()
         yield
-        if scheduler is not None:
-            scheduler.stop()
+        for thread in (sender, scheduler):
+            if thread is not None:
+                thread.stop()
         if clock is None:
             close_clock(services.clock)  # the controllable clock's own pool
         if owned:

@@ -1,5 +1,5 @@
-"""Wiring of the lifecycle's moving parts into the app (D16, D17): the rules from settings,
-the clock, the admin API mount and the scheduler thread."""
+"""Wiring of the lifecycle's moving parts into the app (D14, D16, D17): the rules from
+settings, the clock, the admin API mount, the scheduler thread and the push sender."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import DEFAULT_DELAYS, Delays, LifecycleRules
 from xborder.errors import ConfigError
 from xborder.services.scheduler import SchedulerThread
+from xborder.services.webhook_sender import SenderPolicy, WebhookSender
 from xborder.storage.clock import DatabaseClock
 
 log = logging.getLogger("xborder")
@@ -70,4 +71,14 @@ def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | N
         clock=services.clock,
         rules=services.rules,
         interval=settings.scheduler_interval,
+    )
+
+
+def sender_for(settings: Settings, services: Services) -> WebhookSender | None:
+    """The status-change push sender of this process (D14), or None when switched off."""
+    if not settings.webhooks:
+        return None
+    policy = SenderPolicy(timeout=settings.webhook_timeout, backoff=settings.webhook_backoff)
+    return WebhookSender(
+        uow_factory=services.uow_factory, policy=policy, interval=settings.webhook_interval
     )

@@ -16,6 +16,7 @@ from xborder.cli.commands.partners import partners
 from xborder.cli.commands.payments import payments
 from xborder.cli.commands.projects import projects
 from xborder.cli.commands.serve import serve
+from xborder.cli.commands.webhooks import webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,4 +43,5 @@ main.add_command(clock)
 main.add_command(projects)
 main.add_command(partners)
 main.add_command(keys)
+main.add_command(webhooks)  # D14
 main.add_command(bench)  # development tool: runs the clone's bench/ package

@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from xborder.client import _flows
-from xborder.client._client import DEFAULT_TIMEOUT
-from xborder.client._core import Call, Core
+from xborder.client._base import DEFAULT_TIMEOUT, BaseClient
+from xborder.client._core import Call
 from xborder.client._encryption import PayloadEncryption
 from xborder.client._flows import Flow, RetryPolicy, Send
 from xborder.client._models import Account, Cancellation, Payment
@@ -22,7 +21,7 @@ __all__ = ["AsyncXborderClient"]
 T = TypeVar("T")
 
 
-class AsyncXborderClient:
+class AsyncXborderClient(BaseClient[httpx.AsyncClient]):
     """The asynchronous twin of :class:`XborderClient`; the arguments are the same, with
     ``http`` an ``httpx.AsyncClient``, ``transport`` an ``httpx.AsyncBaseTransport`` (e.g.
     ``httpx.ASGITransport(app)``) and ``sleep`` a coroutine function."""
@@ -42,46 +41,44 @@ class AsyncXborderClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if http is not None and transport is not None:
-            raise ValueError("pass http or transport, not both")
-        self._core = Core(base_url, partner_id, wire_format, encryption, headers)
-        self._auth = auth
-        self._timeout = httpx.Timeout(timeout)
-        self._retry = retry or RetryPolicy()
-        self._owned = http is None
+        super().__init__(
+            base_url,
+            partner_id,
+            auth=auth,
+            wire_format=wire_format,
+            encryption=encryption,
+            timeout=timeout,
+            retry=retry,
+            headers=headers,
+            http=http,
+            transport=transport,
+        )
         self._http = http or httpx.AsyncClient(transport=transport, timeout=self._timeout)
         self._sleep = sleep
 
     async def create_payment(self, request: Mapping[str, Any]) -> Payment:
         """See :meth:`XborderClient.create_payment`."""
-        call = self._core.create(request)
-        return await self._run(_flows.payment(self._core, call, self._retry))
+        return await self._run(self._create(request))
 
     async def get_payment(self, payment_id: str) -> Payment:
         """See :meth:`XborderClient.get_payment`."""
-        call = self._core.get(payment_id)
-        return await self._run(_flows.payment(self._core, call, self._retry))
+        return await self._run(self._get(payment_id))
 
     async def find_payment(self, reference: str) -> Payment:
         """See :meth:`XborderClient.find_payment`."""
-        call = self._core.find(reference)
-        return await self._run(_flows.payment(self._core, call, self._retry))
+        return await self._run(self._find(reference))
 
     async def cancel_payment(self, id_or_reference: str) -> Cancellation:
         """See :meth:`XborderClient.cancel_payment`."""
-        return await self._run(_flows.cancel(self._core, id_or_reference, self._retry))
+        return await self._run(self._cancel(id_or_reference))
 
     async def get_accounts(self, *, include_balance: bool | None = None) -> list[Account]:
         """See :meth:`XborderClient.get_accounts`."""
-        call = self._core.accounts(None, include_balance)
-        answer = await self._run(_flows.exchange(self._core, call, self._retry))
-        return self._core.account_list(answer)
+        return await self._run(self._accounts(include_balance))
 
     async def get_account(self, account_id: str, *, include_balance: bool | None = None) -> Account:
         """See :meth:`XborderClient.get_account`."""
-        call = self._core.accounts(account_id, include_balance)
-        answer = await self._run(_flows.exchange(self._core, call, self._retry))
-        return self._core.account(answer)
+        return await self._run(self._account(account_id, include_balance))
 
     async def aclose(self) -> None:
         """Close the HTTP client, unless it was passed in."""
@@ -114,10 +111,9 @@ class AsyncXborderClient:
                 return result
 
     async def _send(self, call: Call) -> httpx.Response | httpx.HTTPError:
-        request = self._http.build_request(
-            call.method, call.url, headers=call.headers, content=call.content, timeout=self._timeout
-        )
         try:
-            return await self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+            return await self._http.send(
+                self._request(call), auth=self._auth or httpx.USE_CLIENT_DEFAULT
+            )
         except httpx.HTTPError as exc:
             return exc

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from xborder.client import _flows
-from xborder.client._core import Call, Core
+from xborder.client._base import DEFAULT_TIMEOUT, BaseClient
+from xborder.client._core import Call
 from xborder.client._encryption import PayloadEncryption
 from xborder.client._flows import Flow, RetryPolicy, Send
 from xborder.client._models import Account, Cancellation, Payment
@@ -19,11 +19,9 @@ from xborder.client._wire import WireFormat
 __all__ = ["DEFAULT_TIMEOUT", "XborderClient"]
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = 40.0
-"""Seconds before a call counts as timed out: Mastercard advises at least 40 (xbs-api.md §9)."""
 
 
-class XborderClient:
+class XborderClient(BaseClient[httpx.Client]):
     """A client of the XBS Payment, Retrieve, Cancel and Balance APIs for one partner.
 
     Works unchanged against xborder and against Mastercard's hosts: only ``base_url``,
@@ -58,13 +56,18 @@ class XborderClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if http is not None and transport is not None:
-            raise ValueError("pass http or transport, not both")
-        self._core = Core(base_url, partner_id, wire_format, encryption, headers)
-        self._auth = auth
-        self._timeout = httpx.Timeout(timeout)
-        self._retry = retry or RetryPolicy()
-        self._owned = http is None
+        super().__init__(
+            base_url,
+            partner_id,
+            auth=auth,
+            wire_format=wire_format,
+            encryption=encryption,
+            timeout=timeout,
+            retry=retry,
+            headers=headers,
+            http=http,
+            transport=transport,
+        )
         self._http = http or httpx.Client(transport=transport, timeout=self._timeout)
         self._sleep = sleep
 
@@ -75,32 +78,30 @@ class XborderClient:
         Raises :class:`ValidationError`, :class:`DeclinedError` (refused at submission),
         :class:`ConflictError` (reference reused), or another :class:`ClientError`.
         """
-        return self._run(_flows.payment(self._core, self._core.create(request), self._retry))
+        return self._run(self._create(request))
 
     def get_payment(self, payment_id: str) -> Payment:
         """Retrieve a payment by its id. Raises :class:`NotFoundError` (110507)."""
-        return self._run(_flows.payment(self._core, self._core.get(payment_id), self._retry))
+        return self._run(self._get(payment_id))
 
     def find_payment(self, reference: str) -> Payment:
         """Retrieve a payment by its transaction reference. Raises :class:`NotFoundError`."""
-        return self._run(_flows.payment(self._core, self._core.find(reference), self._retry))
+        return self._run(self._find(reference))
 
     def cancel_payment(self, id_or_reference: str) -> Cancellation:
         """Cancel a PENDING payment by id or by transaction reference (D1, D2).
 
         Raises :class:`DeclinedError` (130111: not cancellable) or :class:`NotFoundError`.
         """
-        return self._run(_flows.cancel(self._core, id_or_reference, self._retry))
+        return self._run(self._cancel(id_or_reference))
 
     def get_accounts(self, *, include_balance: bool | None = None) -> list[Account]:
         """The partner's prefunded accounts, with balances when ``include_balance``."""
-        call = self._core.accounts(None, include_balance)
-        return self._core.account_list(self._run(_flows.exchange(self._core, call, self._retry)))
+        return self._run(self._accounts(include_balance))
 
     def get_account(self, account_id: str, *, include_balance: bool | None = None) -> Account:
         """One prefunded account. Raises :class:`NotFoundError` for an unknown id."""
-        call = self._core.accounts(account_id, include_balance)
-        return self._core.account(self._run(_flows.exchange(self._core, call, self._retry)))
+        return self._run(self._account(account_id, include_balance))
 
     def close(self) -> None:
         """Close the HTTP client, unless it was passed in."""
@@ -133,10 +134,7 @@ class XborderClient:
                 return result
 
     def _send(self, call: Call) -> httpx.Response | httpx.HTTPError:
-        request = self._http.build_request(
-            call.method, call.url, headers=call.headers, content=call.content, timeout=self._timeout
-        )
         try:
-            return self._http.send(request, auth=self._auth or httpx.USE_CLIENT_DEFAULT)
+            return self._http.send(self._request(call), auth=self._auth or httpx.USE_CLIENT_DEFAULT)
         except httpx.HTTPError as exc:
             return exc

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, cast
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from cryptography.x509 import Certificate
 from jwcrypto.common import JWException
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
@@ -55,7 +56,7 @@ def encrypt(
         header["kid"] = kid
     header["cty"] = cty
     token = JWE(plaintext, protected=json.dumps(header, separators=(",", ":")))
-    token.add_recipient(JWK.from_pyca(rsa_public_key(public_key_or_cert)))
+    token.add_recipient(_public_jwk(public_key_or_cert))
     return cast(str, token.serialize(compact=True))
 
 
@@ -84,6 +85,19 @@ def _private_jwk(key: RSAPrivateKey) -> JWK:
     """One JWK per key object. jwcrypto rebuilds the RSA key from its numbers in every new JWK,
     with cryptography's key validation (about 0.1 s), and keeps it inside that JWK."""
     return JWK.from_pyca(key)
+
+
+def _public_jwk(key_or_cert: KeyOrCertificate) -> JWK:
+    """The recipient's JWK; one per certificate or private key object (the server seals each
+    answer to a project's certificate, parsed once), as for :func:`_private_jwk`."""
+    if isinstance(key_or_cert, RSAPublicKey):  # unhashable: nothing to key a cache on
+        return JWK.from_pyca(key_or_cert)
+    return _cached_public_jwk(key_or_cert)
+
+
+@lru_cache(maxsize=64)
+def _cached_public_jwk(key_or_cert: RSAPrivateKey | Certificate) -> JWK:
+    return JWK.from_pyca(rsa_public_key(key_or_cert))
 
 
 def _protected_header(compact: str) -> dict[str, Any]:

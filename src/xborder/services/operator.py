@@ -20,6 +20,7 @@ from xborder.domain.errors import (
     InvalidTransition,
     PaymentNotFound,
     ProblemKind,
+    Rejection,
     ValidationFailed,
 )
 from xborder.domain.ledger import Account
@@ -35,6 +36,7 @@ _RETRIES = 8
 _CODE = re.compile(r"[0-9]{6}")
 
 Action = Callable[[AbstractUnitOfWork, Account | None, Payment, datetime, PaymentRules], None]
+Booking = Callable[[AbstractUnitOfWork, Account | None, Payment, datetime], None]
 
 
 def advance_payment(
@@ -61,17 +63,8 @@ def reject_payment(
     rules: PaymentRules,
 ) -> Payment:
     """Decline a pending payment with an XBS error code; what it held is released."""
-    rejection = rejection_for(_checked(code))
-
-    def apply(
-        uow: AbstractUnitOfWork, account: Account | None, p: Payment, now: datetime, r: PaymentRules
-    ) -> None:
-        p.reject(rejection, now)
-        uow.payments.save(p)
-        lifecycle.release_held(uow, account, p, now)
-        lifecycle.drain(uow, account, now, r.lifecycle)
-
-    return _operate("reject", partner_id, key, apply, uow_factory, clock, rules)
+    change = _coded(code, lambda p, why, now: p.reject(why, now), lifecycle.release_held)
+    return _operate("reject", partner_id, key, change, uow_factory, clock, rules)
 
 
 def return_payment(
@@ -84,17 +77,8 @@ def return_payment(
     rules: PaymentRules,
 ) -> Payment:
     """Return a completed payment with an XBS code; its amount is credited back (RETURN)."""
-    rejection = rejection_for(_checked(code))
-
-    def apply(
-        uow: AbstractUnitOfWork, account: Account | None, p: Payment, now: datetime, r: PaymentRules
-    ) -> None:
-        p.return_(now, rejection, None)
-        uow.payments.save(p)
-        lifecycle.credit_return(uow, account, p, now)
-        lifecycle.drain(uow, account, now, r.lifecycle)
-
-    return _operate("return", partner_id, key, apply, uow_factory, clock, rules)
+    change = _coded(code, lambda p, why, now: p.return_(now, why, None), lifecycle.credit_return)
+    return _operate("return", partner_id, key, change, uow_factory, clock, rules)
 
 
 def _operate(
@@ -149,6 +133,25 @@ def _settle(
     p.settle(now)
     uow.payments.save(p)
     lifecycle.settle_held(uow, account, p, now)
+
+
+def _coded(
+    code: str,
+    transition: Callable[[Payment, Rejection, datetime], None],
+    booking: Booking,
+) -> Action:
+    """The action that rejects or returns with ``code``: ``transition``, ``booking``, drain."""
+    rejection = rejection_for(_checked(code))
+
+    def apply(
+        uow: AbstractUnitOfWork, account: Account | None, p: Payment, now: datetime, r: PaymentRules
+    ) -> None:
+        transition(p, rejection, now)
+        uow.payments.save(p)
+        booking(uow, account, p, now)
+        lifecycle.drain(uow, account, now, r.lifecycle)
+
+    return apply
 
 
 def _lookup(uow: AbstractUnitOfWork, partner_id: str, key: str) -> Payment:

@@ -133,3 +133,106 @@ class ClockOffset(Protocol):
     def advance(self, delta: timedelta) -> timedelta:
         """Add ``delta`` (positive) to the offset; the new offset."""
         ...
+
+
+# --- status-change push (D14) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where a partner's events go; ``secret`` (when set) keys the HMAC signature."""
+
+    url: str
+    secret: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueEvent:
+    """The oldest undelivered event of one payment, due for an attempt."""
+
+    id: int
+    payment_id: str
+    partner_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The result of one delivery attempt."""
+
+    started_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One recorded attempt, with the event it carried, for operators."""
+
+    id: int
+    outbox_id: int
+    event_ref: str
+    partner_id: str
+    payment_id: str
+    status: str
+    attempt: int
+    started_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    outcome: str | None
+
+
+class WebhookStore(Protocol):
+    """Partners' webhook targets and the outbox as a delivery queue (D14)."""
+
+    def set_target(self, partner_id: str, url: str, secret: str | None) -> bool:
+        """Register a bound partner's webhook; False when the partner is not bound."""
+        ...
+
+    def target(self, partner_id: str) -> WebhookTarget | None:
+        """The partner's webhook, or None."""
+        ...
+
+    def skip_unregistered(self) -> int:
+        """Mark waiting events of partners without a webhook ``SKIPPED``; how many."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[DueEvent]:
+        """Per payment, its oldest waiting event, when due now and not claimed; by id."""
+        ...
+
+    def claim(self, event: DueEvent, now: datetime, until: datetime) -> bool:
+        """Start attempt ``event.attempts + 1`` (claimed until ``until``); False when another
+        process claimed or finished it first."""
+        ...
+
+    def event(self, event_id: int) -> StatusEvent:
+        """One outbox row."""
+        ...
+
+    def history(self, payment_id: str, up_to: int) -> list[StatusEvent]:
+        """The payment's events with an id up to ``up_to``, newest first."""
+        ...
+
+    def finish(
+        self, event: DueEvent, attempt: Attempt, outcome: str | None, retry_at: datetime | None
+    ) -> None:
+        """Record attempt ``event.attempts + 1`` and its consequence: ``DELIVERED`` or
+        ``FAILED`` (final), or None (retry at ``retry_at``)."""
+        ...
+
+    def give_up(self, event_id: int) -> None:
+        """Mark an event ``FAILED`` without a new attempt (its attempts are spent)."""
+        ...
+
+    def deliveries(
+        self, partner_id: str | None, payment_id: str | None, limit: int
+    ) -> list[DeliveryRecord]:
+        """Recorded attempts, oldest first."""
+        ...

@@ -14,7 +14,13 @@ from typing import Protocol
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
 from xborder.errors import XborderError
-from xborder.services.ports import AccountRepository, ClockOffset, EventLog, Schedule
+from xborder.services.ports import (
+    AccountRepository,
+    ClockOffset,
+    EventLog,
+    Schedule,
+    WebhookStore,
+)
 
 
 class ConflictError(XborderError):
@@ -101,6 +107,7 @@ class AbstractUnitOfWork(abc.ABC):
     schedule: Schedule  # D17
     events: EventLog  # D14, read by operators
     clock_offset: ClockOffset  # D17
+    webhooks: WebhookStore  # D14, the push sender's queue
 
     def __enter__(self) -> AbstractUnitOfWork:
         return self

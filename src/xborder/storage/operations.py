@@ -4,6 +4,7 @@ due candidates, the scheduler lease, the outbox as a list, and the controllable 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -21,6 +22,9 @@ from xborder.storage.tables import (
     queue_entries,
     scheduler_leases,
 )
+
+EVENT_COLUMNS = [outbox.c[f.name] for f in dataclasses.fields(StatusEvent)]
+"""The outbox columns a :class:`StatusEvent` holds (not the sender's delivery state)."""
 
 
 def _dialect(connection: Connection) -> object:
@@ -48,29 +52,43 @@ class SqlAlchemySchedule:
             payments.c.pending_stage == PendingStage.INSUFFICIENT_BALANCE.value,
             payments.c.pending_max_completion_date <= now,
         )
-        query = (
-            sa.select(payments.c.partner_id, payments.c.id)
-            .where(
-                payments.c.environment != "sandbox",
-                payments.c.status == PaymentStatus.PENDING.value,
-                sa.or_(expired, *timed),
+        # environment != 'sandbox', as two ranges: a store of many sandbox payments is then
+        # skipped by the lifecycle index instead of scanned (at 1,000,000 stored payments the
+        # scan took about 0.15 s of every tick). environment is NOT NULL: the same rows.
+        due = sa.union_all(
+            *(
+                sa.select(payments.c.partner_id, payments.c.id, payments.c.status_timestamp).where(
+                    environment,
+                    payments.c.status == PaymentStatus.PENDING.value,
+                    sa.or_(expired, *timed),
+                )
+                for environment in (
+                    payments.c.environment < "sandbox",
+                    payments.c.environment > "sandbox",
+                )
             )
-            .order_by(payments.c.status_timestamp, payments.c.id)
+        ).subquery()
+        query = (
+            sa.select(due.c.partner_id, due.c.id)
+            .order_by(due.c.status_timestamp, due.c.id)
             .limit(limit)
         )
         return [DueCandidate(r.partner_id, r.id) for r in self._connection.execute(query)]
 
     def accounts_with_queue(self) -> list[tuple[str, str]]:
-        query = (
-            sa.select(accounts.c.partner_id, accounts.c.currency)
-            .distinct()
-            .join(queue_entries, queue_entries.c.account_id == accounts.c.account_id)
+        # EXISTS rather than a join: without statistics SQLite drove the join from payments
+        # and scanned all of them each tick (0.45 s at 1,000,000 stored payments); this way
+        # it walks the few accounts and their queues. (partner_id, currency) is unique.
+        queued = (
+            sa.select(queue_entries.c.id)
             .join(payments, payments.c.id == queue_entries.c.payment_id)
             .where(
+                queue_entries.c.account_id == accounts.c.account_id,
                 payments.c.status == PaymentStatus.PENDING.value,
                 payments.c.pending_stage == PendingStage.INSUFFICIENT_BALANCE.value,
             )
         )
+        query = sa.select(accounts.c.partner_id, accounts.c.currency).where(queued.exists())
         return [(r.partner_id, r.currency) for r in self._connection.execute(query)]
 
     def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
@@ -95,7 +113,8 @@ class SqlAlchemyEventLog:
     def since(
         self, partner_id: str | None, payment_id: str | None, after: int, limit: int
     ) -> list[StatusEvent]:
-        query = outbox.select().where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)
+        query = sa.select(*EVENT_COLUMNS).where(outbox.c.id > after).order_by(outbox.c.id)
+        query = query.limit(limit)
         if partner_id is not None:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:

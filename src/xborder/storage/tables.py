@@ -99,10 +99,16 @@ outbox = sa.Table(
     sa.Column("error_code", sa.String(6)),
     sa.Column("error_message", sa.String(1000)),
     sa.Column("delivered_at", UtcDateTime()),
+    # D14 push (migration 0004): null outcome = waiting; attempts started; retry and claim times
+    sa.Column("outcome", sa.String(9)),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("next_attempt_at", UtcDateTime()),
+    sa.Column("claimed_until", UtcDateTime()),
     sa.CheckConstraint(_in("status", STATUSES), name="ck_outbox_status"),
 )
 sa.Index("ix_outbox_payment", outbox.c.payment_id, outbox.c.id)
 sa.Index("ix_outbox_undelivered", outbox.c.delivered_at, outbox.c.id)
+sa.Index("ix_outbox_pending", outbox.c.outcome, outbox.c.id)
 
 # --- projects, partner bindings and OAuth nonces (D11, D13; migration 0002) -----------------
 
@@ -127,6 +133,8 @@ partners = sa.Table(
         "consumer_key", sa.String(200), sa.ForeignKey("projects.consumer_key"), nullable=False
     ),
     sa.Column("created", UtcDateTime(), nullable=False),
+    sa.Column("webhook_url", sa.String(2000)),  # D14, migration 0004
+    sa.Column("webhook_secret", sa.String(200)),  # HMAC key; never logged or printed again
 )
 sa.Index("ix_partners_consumer_key", partners.c.consumer_key)
 
@@ -210,3 +218,18 @@ sa.Index(
     payments.c.pending_stage,
     payments.c.status_timestamp,
 )
+
+# --- status-change push deliveries (D14; migration 0004) -------------------------------------
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("outbox_id", BigId, sa.ForeignKey("outbox.id"), nullable=False),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("status_code", sa.Integer()),  # null: no HTTP answer (timeout, refused)
+    sa.Column("error", sa.String(200)),  # a short reason; never a body or a secret
+    sa.Column("duration_ms", sa.Integer(), nullable=False),
+)
+sa.Index("ix_webhook_deliveries_outbox", webhook_deliveries.c.outbox_id, webhook_deliveries.c.id)

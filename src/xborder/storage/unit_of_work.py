@@ -22,6 +22,7 @@ from xborder.storage.security import (
     SqlAlchemyPartnerRepository,
     SqlAlchemyProjectRepository,
 )
+from xborder.storage.webhooks import SqlAlchemyWebhookStore
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -58,6 +59,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.schedule = SqlAlchemySchedule(connection)
         self.events = SqlAlchemyEventLog(connection)
         self.clock_offset = SqlAlchemyClockOffset(connection)
+        self.webhooks = SqlAlchemyWebhookStore(connection)
         return self
 
     def __exit__(

@@ -1,7 +1,9 @@
-"""``xborder partners``: bind partner ids to projects (D13)."""
+"""``xborder partners``: bind partner ids to projects (D13) and register their webhooks (D14)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import click
@@ -11,6 +13,7 @@ from xborder.cli.commands._admin import migrated_database, reporting_errors, set
 from xborder.cli.commands._common import database_options
 from xborder.clock import SystemClock
 from xborder.services import projects as usecases
+from xborder.services import webhooks
 
 
 @click.group()
@@ -78,3 +81,48 @@ def remove_command(partner_id: str, database_url: str | None, data_dir: Path | N
     with migrated_database(settings_for(database_url, data_dir)) as uow_factory:
         usecases.unbind_partner(partner_id, uow_factory=uow_factory)
     click.echo(f"partner {partner_id} unbound")
+
+
+@partners.command("set-webhook")
+@click.option("--partner-id", required=True, help="A partner bound to an mtf/production project.")
+@click.option("--url", required=True, help="Where its status-change events are POSTed.")
+@click.option("--secret-from-env", "secret_env", metavar="VAR", help="Sign with the secret in VAR.")
+@click.option("--generate-secret", is_flag=True, help="Sign with a new secret, printed once.")
+@database_options
+@reporting_errors
+def set_webhook_command(
+    partner_id: str,
+    url: str,
+    secret_env: str | None,
+    generate_secret: bool,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Register a partner's status-change webhook (D14); events are POSTed as JSON.
+
+    \b
+    With a secret, each POST carries X-Xborder-Signature: t=<unix>,v1=<HMAC-SHA256 hex of
+    "<t>.<body>">, see docs/lifecycle.md ("Webhooks"). The secret is never shown again.
+    Example:
+      xborder partners set-webhook --partner-id MYBANK_MTF1 \\
+          --url https://example.test/xbs/status/webhook --generate-secret
+    """
+    secret = _webhook_secret(secret_env, generate_secret)
+    with migrated_database(settings_for(database_url, data_dir)) as uow_factory:
+        webhooks.set_webhook(partner_id, url, secret, uow_factory=uow_factory)
+    click.echo(f"partner {partner_id}: webhook {url}" + (" (signed)" if secret else ""))
+    if generate_secret:
+        click.echo(f"secret (shown once): {secret}")
+
+
+def _webhook_secret(secret_env: str | None, generate: bool) -> str | None:
+    if secret_env and generate:
+        raise click.UsageError("--secret-from-env and --generate-secret exclude each other")
+    if generate:
+        return secrets.token_hex(32)
+    if secret_env is None:
+        return None
+    secret = os.environ.get(secret_env, "")  # the variable the operator named, read once
+    if not secret:
+        raise click.BadParameter(f"${secret_env} is empty or unset", param_hint="--secret-from-env")
+    return secret

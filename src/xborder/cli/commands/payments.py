@@ -230,50 +230,53 @@ def _show_cancellation(cancellation: Cancellation, output: str) -> None:
 
 
 def _bulk_create(settings: Any, source: Path, results: Path | None, parallel: int) -> None:
-    with reporting():
-        rows = _bulk.read_payment_requests(source)
-        with _open(settings, None) as client:
+    def create_one(client: XborderClient, row: _bulk.Row) -> _bulk.Result:
+        payment = client.create_payment(row.value)
+        return _bulk.Result(row.line, payment.transaction_reference, payment.id, payment.status)
 
-            def create_one(row: _bulk.Row) -> _bulk.Result:
-                try:
-                    payment = client.create_payment(row.value)
-                except ClientError as exc:
-                    return _bulk.failure(row, exc)
-                return _bulk.Result(
-                    row.line, payment.transaction_reference, payment.id, payment.status
-                )
-
-            _bulk_run(rows, create_one, ("Creating", "created"), source, results, parallel)
+    read = _bulk.read_payment_requests
+    _bulk_run(settings, read, create_one, ("Creating", "created"), source, results, parallel)
 
 
 def _bulk_cancel(settings: Any, source: Path, results: Path | None, parallel: int) -> None:
-    with reporting():
-        rows = _bulk.read_cancel_keys(source)
-        with _open(settings, None) as client:
+    def cancel_one(client: XborderClient, row: _bulk.Row) -> _bulk.Result:
+        done = client.cancel_payment(row.value)
+        note = "confirmed by retrieve" if done.confirmed else ""
+        return _bulk.Result(row.line, row.reference, row.id, "CANCELLED", description=note)
 
-            def cancel_one(row: _bulk.Row) -> _bulk.Result:
-                try:
-                    done = client.cancel_payment(row.value)
-                except ClientError as exc:
-                    return _bulk.failure(row, exc)
-                note = "confirmed by retrieve" if done.confirmed else ""
-                return _bulk.Result(row.line, row.reference, row.id, "CANCELLED", description=note)
-
-            _bulk_run(rows, cancel_one, ("Cancelling", "cancelled"), source, results, parallel)
+    read = _bulk.read_cancel_keys
+    _bulk_run(settings, read, cancel_one, ("Cancelling", "cancelled"), source, results, parallel)
 
 
 def _bulk_run(
-    rows: list[_bulk.Row],
-    action: Callable[[_bulk.Row], _bulk.Result],
+    settings: Any,
+    read: Callable[[Path], list[_bulk.Row]],
+    action: Callable[[XborderClient, _bulk.Row], _bulk.Result],
     verbs: tuple[str, str],
     source: Path,
     results: Path | None,
     parallel: int,
 ) -> None:
-    path = results or _bulk.default_results_path(source)
-    started = time.monotonic()
-    label = f"{verbs[0]} {len(rows)} payments"
-    done = _bulk.run(rows, action, label=label, results_path=path, parallel=parallel)
-    click.echo(_bulk.summary(f"payments {verbs[1]}", done, time.monotonic() - started, path))
-    if any(result.failed for result in done):
-        raise click.exceptions.Exit(EXIT_BULK_FAILED)
+    """Read the rows of ``source``, ``action`` each one with one client, report and summarise.
+
+    A :class:`ClientError` fails its row only; the run goes on.
+    """
+    with reporting():
+        rows = read(source)
+        with _open(settings, None) as client:
+
+            def one(row: _bulk.Row) -> _bulk.Result:
+                try:
+                    return action(client, row)
+                except ClientError as exc:
+                    return _bulk.failure(row, exc)
+
+            path = results or _bulk.default_results_path(source)
+            started = time.monotonic()
+            label = f"{verbs[0]} {len(rows)} payments"
+            done = _bulk.run(rows, one, label=label, results_path=path, parallel=parallel)
+            click.echo(
+                _bulk.summary(f"payments {verbs[1]}", done, time.monotonic() - started, path)
+            )
+            if any(result.failed for result in done):
+                raise click.exceptions.Exit(EXIT_BULK_FAILED)
