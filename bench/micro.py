@@ -1,0 +1,204 @@
+"""In-process cost of each step of the signed cancel path, without HTTP (for profiling).
+
+    python -m bench.micro [--rounds 5] [--count 200] [--encrypted] [--xml]
+
+Builds a 10,000-payment SQLite store (from the benchmark's cache), registers a project, then
+times, each ``count`` times per round and keeping the best round (this machine is noisy):
+
+    verify        oauth1.verify of a signed cancel (parse, body hash, RSA-SHA256)
+    access_for    the project and partner lookup the gate does (one read transaction)
+    nonce         NonceGuard.check_and_record (one write transaction)
+    cancel        the cancel_payment use case (one write transaction)
+    admit         SignedGate.admit: all of the above but the cancel, plus decryption
+    handle        XbsEndpoint._handle: gate, decode, cancel, encode, seal
+    asgi          the whole ASGI app (access log, routing, body, thread pool), no server
+
+CPU microseconds per call; every call uses its own nonce and cancels its own payment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import store, workload
+from bench.workload import PARTNER, Kind, payment_id
+from xborder.api.app import create_app
+from xborder.api.gate import Incoming
+from xborder.api.routes import match
+from xborder.clock import SystemClock
+from xborder.config import Settings
+from xborder.domain.projects import Environment
+from xborder.security import oauth1
+from xborder.security.keys import load_certificate, rsa_public_key
+from xborder.services import projects
+from xborder.services.nonces import NonceGuard
+from xborder.services.payments import PaymentRules, cancel_payment
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--encrypted", action="store_true")
+    parser.add_argument("--xml", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="xbench-micro-") as tmp:
+        run(Path(tmp), args)
+
+
+def run(tmp: Path, args: argparse.Namespace) -> None:
+    settings = Settings(data_dir=tmp / "data", scheduler=False, dev_project=False)
+    settings.data_dir.mkdir()
+    server_cert = tmp / "server-cert.pem"
+    store.export_server_certificate(settings.data_dir, server_cert)
+    client = workload.make_client(tmp / "client", server_cert)
+    db = tmp / "data" / "xborder.db"
+    shutil.copyfile(store.sqlite_store(10_000, log=lambda *_: None), db)
+    app = create_app(settings)
+    engine = app.state.engine
+    uow_factory = SqlAlchemyUowFactory(engine)
+    projects.add_project(
+        client.consumer_key,
+        Environment.SANDBOX,
+        client.signing_cert.read_text(),
+        client.encryption_cert.read_text(),
+        uow_factory=uow_factory,
+        clock=SystemClock(),
+    )
+    kind = Kind("cancel", "xml" if args.xml else "json", args.encrypted)
+    workload._init(client, kind)
+    targets = iter(range(1, 10_000))
+    public_key = rsa_public_key(load_certificate(client.signing_cert))
+    endpoint = _endpoint(app)
+    count, rounds = args.count, args.rounds
+
+    def signed() -> tuple[str, str, dict[str, str], bytes]:
+        raw = workload.build_request(*workload.specs(kind, [next(targets)], "m")[0],
+                                     nonce=f"m{time.perf_counter_ns()}")  # fmt: skip
+        return _parse(raw)
+
+    def verify_step(request: Any) -> None:
+        method, path, headers, body = request
+        authorization = headers["authorization"]
+        url = f"http://127.0.0.1{path}"
+        now = int(time.time())
+        oauth1.verify(
+            method, url, authorization, body, public_key_for=lambda _: public_key, now=now
+        )
+
+    guard = NonceGuard(uow_factory)
+
+    def access_step(_: object) -> None:
+        projects.access_for(client.consumer_key, PARTNER, uow_factory=uow_factory)
+
+    def nonce_step(nonce: str) -> None:
+        guard.check_and_record(client.consumer_key, nonce, int(time.time()), time.time())
+
+    def cancel_step(pid: str) -> None:
+        rules = PaymentRules()
+        cancel_payment(PARTNER, pid, uow_factory=uow_factory, clock=SystemClock(), rules=rules)
+
+    def asgi_step(requests: list[tuple[str, str, dict[str, str], bytes]]) -> None:
+        _LOOP.run_until_complete(_asgi_all(app, requests))
+
+    steps: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
+        "verify": (signed, verify_step),
+        "access_for": (lambda: None, access_step),
+        "nonce": (lambda: f"n{time.perf_counter_ns()}", nonce_step),
+        "cancel": (lambda: payment_id(next(targets)), cancel_step),
+        "admit": (lambda: _incoming(signed()), endpoint.gate.admit),
+        "handle": (lambda: _incoming(signed()), lambda incoming: _handle(endpoint, incoming)),
+        "asgi": (signed, asgi_step),
+    }
+    print(f"{kind.label}: CPU µs per call, best of {rounds} rounds of {count}")
+    for name, (prepare, step) in steps.items():
+        batch = name == "asgi"  # one event loop run for the whole round, as in a server
+        best = min(_round(prepare, step, count, batch=batch) for _ in range(rounds))
+        print(f"  {name:11} {best:8.0f}")
+    engine.dispose()
+
+
+def _round(
+    prepare: Callable[[], Any], step: Callable[[Any], Any], count: int, *, batch: bool = False
+) -> float:
+    inputs = [prepare() for _ in range(count)]
+    started = time.process_time()
+    if batch:
+        step(inputs)
+    else:
+        for item in inputs:
+            step(item)
+    return (time.process_time() - started) * 1e6 / count
+
+
+def _parse(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return method, path, headers, body
+
+
+def _incoming(request: tuple[str, str, dict[str, str], bytes]) -> Incoming:
+    method, path, headers, body = request
+    return Incoming(method, f"http://127.0.0.1{path}", PARTNER, headers, body)
+
+
+def _endpoint(app: Any) -> Any:
+    for route in app.routes:
+        if getattr(route, "path", None) == "" and hasattr(route.app, "gate"):
+            return route.app
+    raise RuntimeError("no XBS endpoint in the app")
+
+
+def _handle(endpoint: Any, incoming: Incoming) -> None:
+    route = match(incoming.url.split("127.0.0.1", 1)[1].encode(), incoming.method, b"")
+    from xborder.api.codecs import JSON
+
+    status, _headers, body = endpoint._handle(route, incoming, JSON, "1")
+    if status != 200:
+        raise RuntimeError(f"handle answered {status}: {body[:200]!r}")
+
+
+_LOOP = asyncio.new_event_loop()  # one loop, as in a server process
+
+
+async def _asgi_all(app: Any, requests: list[tuple[str, str, dict[str, str], bytes]]) -> None:
+    for request in requests:
+        await _asgi(app, request)
+
+
+async def _asgi(app: Any, request: tuple[str, str, dict[str, str], bytes]) -> None:
+    method, path, headers, body = request
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    if sent[0]["status"] != 200:
+        raise RuntimeError(f"asgi answered {sent[0]['status']}: {sent[1]['body'][:200]!r}")
+
+
+if __name__ == "__main__":
+    main()
