@@ -1,11 +1,15 @@
 """Test databases: SQLite always; PostgreSQL when reachable (mandatory in CI).
 
 ``XBORDER_TEST_POSTGRES_URL`` names the server (default: the local one, trust auth);
-each pytest worker gets its own database, created once and migrated once.
+each pytest worker gets its own database, created once and migrated once. It and
+``XBORDER_REQUIRE_POSTGRES`` are read once, at import: the autouse ``clean_environ`` fixture
+removes ``XBORDER_*`` variables while a test runs, and a helper called from a test body must
+still see what the session was started with.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 
@@ -17,16 +21,19 @@ from xborder.storage.engine import make_engine
 from xborder.storage.migrate import upgrade
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+_ADMIN_URL = os.environ.get("XBORDER_TEST_POSTGRES_URL") or DEFAULT_POSTGRES
+_REQUIRED = os.environ.get("XBORDER_REQUIRE_POSTGRES", "") not in ("", "0")
 
 
 def postgres_admin_url() -> str:
-    return os.environ.get("XBORDER_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    return _ADMIN_URL
 
 
 def postgres_required() -> bool:
-    return os.environ.get("XBORDER_REQUIRE_POSTGRES", "") not in ("", "0")
+    return _REQUIRED
 
 
+@functools.cache
 def postgres_reason() -> str | None:
     """None when PostgreSQL answers, else why not."""
     # A short connect timeout: a filtered port must not stall the session.
@@ -112,7 +119,7 @@ def postgres_engine_for_session(worker: str) -> Iterator[Engine]:
     """A migrated database for one pytest worker, dropped at the end. The process id keeps two
     sessions on one server (two checkouts, a developer beside CI) out of each other's way."""
     name = f"xborder_test_{worker}_{os.getpid()}"
-    engine = make_engine(create_postgres_database(name), pool_size=4)
+    engine = make_engine(create_postgres_database(name), pool_size=16)  # racing tests: 16 threads
     upgrade(engine)
     yield engine
     engine.dispose()

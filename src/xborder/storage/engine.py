@@ -50,7 +50,10 @@ def make_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") ->
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://...``).
-        pool_size: connections kept per process.
+        pool_size: connections kept per process. On PostgreSQL it is also the most this
+            process ever opens (no overflow), so ``workers x pool_size`` per host is what a
+            deployment must fit under the server's ``max_connections`` (docs/deploy.md);
+            a request that finds every connection busy waits for one (30 s at most).
         synchronous: SQLite ``PRAGMA synchronous``; NORMAL with WAL survives a process
             kill, FULL also survives power loss.
     """
@@ -58,7 +61,7 @@ def make_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") ->
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool_size, synchronous)
     return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, pool_recycle=1800
     )
 
 

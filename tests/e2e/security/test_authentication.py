@@ -148,7 +148,7 @@ def test_unknown_consumer_key_is_declined(api: Api) -> None:
     assert gateway_error(response) == (401, "DECLINED")
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -86_400], ids=["stale", "future", "a-day-old"])
+@pytest.mark.parametrize("skew", [-301, 330, -86_400], ids=["stale", "future", "a-day-old"])
 def test_timestamp_outside_five_minutes_is_declined(api: Api, skew: int) -> None:
     sign = signed_with(api, timestamp=int(time.time()) + skew)
     assert gateway_error(api.call("GET", RETRIEVE, sign=sign)) == (401, "DECLINED")
