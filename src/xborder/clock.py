@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -31,6 +31,4 @@ class FixedClock:
         return self._now
 
     def advance(self, **delta: float) -> None:
-        from datetime import timedelta
-
         self._now += timedelta(**delta)

@@ -58,7 +58,7 @@ class XbsEndpoint:
             payload = decode_body(
                 route, admitted.body, codec_for_content_type(admitted.content_type)
             )
-            document = run(route, payload, admitted.caller, self.services)
+            document = run(route, payload, self.services)
             content, extra = self.gate.seal(
                 admitted.caller, codec.encode(document), codec.media_type
             )

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, unquote
 
 from xborder.api import balance, problems
 from xborder.api.codecs import JSON, Codec, DecodeError
-from xborder.api.gate import Caller
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.clock import Clock
 from xborder.domain.request import parse_payment_request
@@ -132,7 +131,7 @@ def decode_body(route: Route, body: bytes, content_type_codec: Codec | None) -> 
     raise problems.MalformedBody(f"root element must be {route.root}")
 
 
-def run(route: Route, payload: Any, caller: Caller, services: Services) -> dict[str, Any]:
+def run(route: Route, payload: Any, services: Services) -> dict[str, Any]:
     """Run the endpoint's use case and build the response document."""
     return _HANDLERS[route.name](route, payload, services)
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from xborder.domain.channels import Channel
-from xborder.domain.errors import CancellationNotPermitted, Rejection
+from xborder.domain.errors import CancellationNotPermitted, InvalidTransition, Rejection
 from xborder.domain.events import StatusChanged
 from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage, check_transition
@@ -115,6 +115,19 @@ class Payment:
     def settle(self, now: datetime) -> None:
         """Complete the payment: PENDING -> SUCCESS."""
         self._change(PaymentStatus.SUCCESS, None, now)
+
+    def refuse(self, rejection: Rejection) -> None:
+        """Refuse a payment still being created (D7): it will be stored REJECTED.
+
+        Not a status change: the payment has never been stored in another status, so no
+        event is recorded and ``status_timestamp`` stays its creation time.
+        """
+        if self.version != 0 or self.events:
+            raise InvalidTransition(self.status.value, PaymentStatus.REJECTED.value)
+        self.status = PaymentStatus.REJECTED
+        self.pending_stage = None
+        self.pending_max_completion_date = None
+        self.rejection = rejection
 
     def reject(self, rejection: Rejection, now: datetime) -> None:
         """Refuse the payment: PENDING -> REJECTED, with the reason Retrieve shows."""

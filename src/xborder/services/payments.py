@@ -65,16 +65,17 @@ def create_payment(
             if existing is not None:
                 payment = _replay(existing, request, uow, clock)
             else:
+                now = clock.now()  # one instant for everything the creation implies
                 environment = lifecycle.environment_of(uow, partner_id)  # D13
-                payment = _new_payment(partner_id, request, clock.now(), rules, environment)
-                placement = lifecycle.place(uow, payment, clock.now(), rules.lifecycle)  # D16
+                payment, outcome = _new_payment(partner_id, request, now, rules, environment)
+                placement = lifecycle.place(uow, payment, now, rules.lifecycle)  # D16
                 answer = dataclasses.replace(payment, events=[])
-                _follow_flow(payment, clock.now())
+                _follow_flow(payment, outcome, now)
                 try:
                     uow.payments.add(payment)
                 except DuplicateReference:
                     continue  # a concurrent create won: replay theirs on the next pass
-                lifecycle.record(uow, placement, payment.id, clock.now())
+                lifecycle.record(uow, placement, payment.id, now)
                 payment = answer
             uow.commit()
         _raise_if_rejected_at_submission(payment)
@@ -181,7 +182,7 @@ def _new_payment(
     now: datetime,
     rules: PaymentRules,
     environment: str = "sandbox",
-) -> Payment:
+) -> tuple[Payment, scenarios.Outcome]:
     channel = _channel(request)
     outcome = (  # D13: triggers decide in the sandbox only; elsewhere the lifecycle does
         scenarios.outcome_for(request.transaction_reference, request.recipient_account_uri)
@@ -207,14 +208,13 @@ def _new_payment(
     if outcome.stage is not None:
         payment.pending_max_completion_date = now + rules.max_completion
     _apply_pricing(payment, request, rules, blank=outcome.blank_amounts)
-    return payment
+    return payment, outcome
 
 
-def _follow_flow(payment: Payment, now: datetime) -> None:
+def _follow_flow(payment: Payment, outcome: scenarios.Outcome, now: datetime) -> None:
     """Sandbox 8…RR<code>: the create answers SUCCESS; Retrieve then shows RETURNED."""
-    if payment.environment != "sandbox" or payment.status is not PaymentStatus.SUCCESS:
+    if payment.status is not PaymentStatus.SUCCESS:
         return
-    outcome = scenarios.outcome_for(payment.transaction_reference, _recipient(payment))
     if outcome.flow is scenarios.Flow.RETURN_AFTER_SUCCESS:
         payment.return_(now, outcome.rejection, None)
 
@@ -228,13 +228,9 @@ def _apply_pricing(
     try:
         payment.quote = _quote(request, rules.pricing)
     except UnpricedCurrency:
-        payment.status, payment.pending_stage = PaymentStatus.REJECTED, None
-        payment.pending_max_completion_date = None
-        payment.rejection = rejection_for("130101")
+        payment.refuse(rejection_for("130101"))
     except _AmountTooSmall:
-        payment.status, payment.pending_stage = PaymentStatus.REJECTED, None
-        payment.pending_max_completion_date = None
-        payment.rejection = rejection_for("082000", "payment_amount.amount")
+        payment.refuse(rejection_for("082000", "payment_amount.amount"))
 
 
 class _AmountTooSmall(ValueError):
