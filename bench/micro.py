@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--encrypted", action="store_true")
     parser.add_argument("--xml", action="store_true")
+    parser.add_argument("--profile", metavar="STEP", help="cProfile one step, print its top 30")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="xbench-micro-") as tmp:
         run(Path(tmp), args)
@@ -118,12 +119,35 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         "handle": (lambda: _incoming(signed()), lambda incoming: _handle(endpoint, incoming)),
         "asgi": (signed, asgi_step),
     }
+    if args.profile:
+        prepare, step = steps[args.profile]
+        _profile(prepare, step, count * rounds, batch=args.profile == "asgi")
+        engine.dispose()
+        return
     print(f"{kind.label}: CPU µs per call, best of {rounds} rounds of {count}")
     for name, (prepare, step) in steps.items():
         batch = name == "asgi"  # one event loop run for the whole round, as in a server
         best = min(_round(prepare, step, count, batch=batch) for _ in range(rounds))
         print(f"  {name:11} {best:8.0f}")
     engine.dispose()
+
+
+def _profile(
+    prepare: Callable[[], Any], step: Callable[[Any], Any], count: int, *, batch: bool
+) -> None:
+    import cProfile
+    import pstats
+
+    inputs = [prepare() for _ in range(count)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    if batch:
+        step(inputs)
+    else:
+        for item in inputs:
+            step(item)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
 def _round(

@@ -93,7 +93,20 @@ def _sqlite_engine(url: str, pool_size: int, synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
+        dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection is not None and dbapi_connection.in_transaction:
+            return  # a unit of work began it on the driver connection (begin_on_driver)
         readonly = conn.get_execution_options().get(READONLY, False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def begin_on_driver(dbapi_connection: Any, dialect_name: str, *, readonly: bool) -> None:
+    """Open a transaction on a driver connection, as the ``begin`` hook above would.
+
+    SQLite gets ``BEGIN`` or ``BEGIN IMMEDIATE`` (see the module docstring); psycopg opens
+    one by itself at the first statement.
+    """
+    if dialect_name == "sqlite":
+        dbapi_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")

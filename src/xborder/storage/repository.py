@@ -2,6 +2,8 @@
 
 Core rather than the ORM: the cancel is one conditional ``UPDATE ... WHERE version = :v``
 and the hot paths are two or three statements; an identity map would add cost and no safety.
+Every statement here is on the path of a request, so each is prepared once and run on the
+driver cursor (:mod:`xborder.storage.prepared`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from xborder.domain.channels import Channel
@@ -23,37 +24,49 @@ from xborder.domain.money import Money
 from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.unit_of_work import ConflictError, DuplicateReference
+from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import outbox, payments
 
 _MONEY_FIELDS = ("fees", "charged", "credited", "principal", "settlement")
 _FIXED = ("id", "partner_id", "transaction_reference", "created", "request_json")
 
-# Statements built once: building one per call (coercing every value into a bind parameter,
-# then hashing the new statement into its cache key) cost more than running it. Values are
-# bound at execution; the SQL and its types are those of the statements built per call.
-_INSERT = payments.insert()
-_INSERT_EVENTS = outbox.insert()
-_BY_ID = payments.select().where(
-    payments.c.id == sa.bindparam("payment_id"), payments.c.partner_id == sa.bindparam("partner")
+_COLUMNS = tuple(column.key for column in payments.columns)
+_EVENT_COLUMNS = (
+    "event_ref", "payment_id", "partner_id", "transaction_reference", "previous_status",
+    "status", "pending_stage", "occurred_at", "error_code", "error_message",
+)  # fmt: skip
+_INSERT = Prepared(payments.insert(), column_keys=_COLUMNS)
+_INSERT_EVENT = Prepared(outbox.insert(), column_keys=_EVENT_COLUMNS)
+_BY_ID = Prepared(
+    payments.select().where(
+        payments.c.id == sa.bindparam("payment_id"),
+        payments.c.partner_id == sa.bindparam("partner"),
+    )
 )
-_BY_REFERENCE = payments.select().where(
-    payments.c.partner_id == sa.bindparam("partner"),
-    payments.c.transaction_reference == sa.bindparam("reference"),
+_BY_REFERENCE = Prepared(
+    payments.select().where(
+        payments.c.partner_id == sa.bindparam("partner"),
+        payments.c.transaction_reference == sa.bindparam("reference"),
+    )
 )
-_UPDATE = payments.update().where(
-    payments.c.id == sa.bindparam("payment_id"), payments.c.version == sa.bindparam("expected")
+_UPDATE = Prepared(
+    payments.update().where(
+        payments.c.id == sa.bindparam("payment_id"),
+        payments.c.version == sa.bindparam("expected"),
+    ),
+    column_keys=[key for key in _COLUMNS if key not in _FIXED],
 )
 
 
 class SqlAlchemyPaymentRepository:
     """Implements :class:`xborder.services.unit_of_work.PaymentRepository`."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
 
     def add(self, payment: Payment) -> None:
         try:
-            self._connection.execute(_INSERT, _row(payment, version=1))
+            self._cursor.rowcount(_INSERT, _row(payment, version=1))
         except IntegrityError as exc:
             if _violates(exc, "uq_payments_partner_reference"):
                 raise DuplicateReference(payment.transaction_reference) from exc
@@ -72,19 +85,18 @@ class SqlAlchemyPaymentRepository:
         for key in _FIXED:
             values.pop(key)
         values.update(payment_id=payment.id, expected=payment.version)
-        result = self._connection.execute(_UPDATE, values)
-        if result.rowcount != 1:
+        if self._cursor.rowcount(_UPDATE, values) != 1:
             raise ConflictError(payment.id)
         payment.version += 1
         self._write_events(payment)
 
-    def _one(self, query: sa.Select[Any], params: dict[str, str]) -> Payment | None:
-        row = self._connection.execute(query, params).mappings().first()
+    def _one(self, query: Prepared, params: dict[str, str]) -> Payment | None:
+        row = self._cursor.first(query, params)
         return _payment(row) if row is not None else None
 
     def _write_events(self, payment: Payment) -> None:
         if payment.events:
-            self._connection.execute(_INSERT_EVENTS, [_event_row(e) for e in payment.events])
+            self._cursor.execute_many(_INSERT_EVENT, [_event_row(e) for e in payment.events])
             payment.events.clear()
 
 
@@ -126,7 +138,7 @@ def _row(payment: Payment, *, version: int) -> dict[str, Any]:
     }
 
 
-def _payment(row: sa.RowMapping) -> Payment:
+def _payment(row: dict[str, Any]) -> Payment:
     rejection = None
     if row["rejection_code"] is not None:
         rejection = Rejection(

@@ -8,6 +8,9 @@ not do: psycopg reports -1 for it here.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,26 +18,38 @@ from sqlalchemy.exc import IntegrityError
 
 from xborder.domain.projects import Environment, PartnerBinding, Project
 from xborder.services.unit_of_work import ConflictError
+from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import nonces, partners, projects
 
-# The statements every signed request runs, built once (see xborder.storage.repository).
-_PROJECT = projects.select().where(projects.c.consumer_key == sa.bindparam("consumer_key"))
-_PROJECT_OF = (
+# The statements every signed request runs, prepared once and run on the driver cursor
+# (xborder.storage.prepared); the rest are operators' and go through the Connection.
+_PROJECT = Prepared(
+    projects.select().where(projects.c.consumer_key == sa.bindparam("consumer_key"))
+)
+_PROJECT_OF = Prepared(
     projects.select()
     .join(partners, partners.c.consumer_key == projects.c.consumer_key)
     .where(partners.c.partner_id == sa.bindparam("partner_id"))
 )
+_NONCE_COLUMNS = ("consumer_key", "nonce", "timestamp")
 _RECORD_NONCE = {
-    "postgresql": postgresql.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
-    "sqlite": sqlite.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
+    "postgresql": Prepared(
+        postgresql.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
+        column_keys=_NONCE_COLUMNS,
+    ),
+    "sqlite": Prepared(
+        sqlite.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
+        column_keys=_NONCE_COLUMNS,
+    ),
 }
 
 
 class SqlAlchemyProjectRepository:
     """Implements :class:`xborder.services.unit_of_work.ProjectRepository`."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cursor: Cursor) -> None:
         self._connection = connection
+        self._cursor = cursor
 
     def add(self, project: Project) -> None:
         values = {
@@ -47,8 +62,7 @@ class SqlAlchemyProjectRepository:
         _insert(self._connection, projects.insert().values(**values), project.consumer_key)
 
     def get(self, consumer_key: str) -> Project | None:
-        params = {"consumer_key": consumer_key}
-        row = self._connection.execute(_PROJECT, params).mappings().first()
+        row = self._cursor.first(_PROJECT, {"consumer_key": consumer_key})
         return _project(row) if row is not None else None
 
     def all(self) -> list[Project]:
@@ -63,8 +77,9 @@ class SqlAlchemyProjectRepository:
 class SqlAlchemyPartnerRepository:
     """Implements :class:`xborder.services.unit_of_work.PartnerRepository`."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cursor: Cursor) -> None:
         self._connection = connection
+        self._cursor = cursor
 
     def add(self, binding: PartnerBinding) -> None:
         values = {
@@ -80,8 +95,7 @@ class SqlAlchemyPartnerRepository:
         return _binding(row) if row is not None else None
 
     def project_of(self, partner_id: str) -> Project | None:
-        params = {"partner_id": partner_id}
-        row = self._connection.execute(_PROJECT_OF, params).mappings().first()
+        row = self._cursor.first(_PROJECT_OF, {"partner_id": partner_id})
         return _project(row) if row is not None else None
 
     def all(self, consumer_key: str | None = None) -> list[PartnerBinding]:
@@ -98,13 +112,14 @@ class SqlAlchemyPartnerRepository:
 class SqlAlchemyNonceRepository:
     """Implements :class:`xborder.services.unit_of_work.NonceRepository`."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cursor: Cursor) -> None:
         self._connection = connection
+        self._cursor = cursor
 
     def record(self, consumer_key: str, nonce: str, timestamp: int) -> bool:
         values = {"consumer_key": consumer_key, "nonce": nonce, "timestamp": timestamp}
         statement = _RECORD_NONCE[_dialect_name(self._connection)]
-        return self._connection.execute(statement, values).first() is not None
+        return self._cursor.first(statement, values) is not None
 
     def purge(self, before: int) -> int:
         result = self._connection.execute(nonces.delete().where(nonces.c.timestamp < before))
@@ -122,7 +137,7 @@ def _insert(connection: Connection, statement: sa.Insert, key: str) -> None:
         raise ConflictError(key) from exc
 
 
-def _project(row: sa.RowMapping) -> Project:
+def _project(row: Mapping[str, Any] | sa.RowMapping) -> Project:
     return Project(
         consumer_key=row["consumer_key"],
         environment=Environment(row["environment"]),

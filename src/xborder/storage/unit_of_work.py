@@ -1,21 +1,30 @@
-"""SqlAlchemyUnitOfWork: one connection, one transaction, the repositories over it."""
+"""SqlAlchemyUnitOfWork: one connection, one transaction, the repositories over it.
+
+The transaction is opened on the driver connection (:func:`begin_on_driver`) and the hot
+repositories (payments, projects, partners, nonces) run prepared statements on it directly
+(:mod:`xborder.storage.prepared`); the others go through the SQLAlchemy ``Connection``,
+whose autobegin then joins the transaction already open. Commit and rollback go to whichever
+holds it: SQLAlchemy's when it has begun, else the driver's.
+"""
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Connection, RootTransaction
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from xborder.services.unit_of_work import AbstractUnitOfWork
 from xborder.storage.accounts import SqlAlchemyAccountRepository
-from xborder.storage.engine import READONLY, write_lock
+from xborder.storage.engine import READONLY, begin_on_driver, write_lock
 from xborder.storage.operations import (
     SqlAlchemyClockOffset,
     SqlAlchemyEventLog,
     SqlAlchemySchedule,
 )
+from xborder.storage.prepared import Cursor
 from xborder.storage.repository import SqlAlchemyPaymentRepository
 from xborder.storage.security import (
     SqlAlchemyNonceRepository,
@@ -32,7 +41,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._engine = engine
         self._readonly = readonly
         self._connection: Connection | None = None
-        self._transaction: RootTransaction | None = None
+        self._driver: Any = None  # the DBAPI connection under self._connection
+        self._open = False
         self._write_lock: threading.RLock | None = None
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
@@ -47,14 +57,17 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def _begin(self) -> SqlAlchemyUnitOfWork:
         connection = self._engine.connect()
+        self._connection = connection
         if self._readonly:
             connection.execution_options(**{READONLY: True})
-        self._connection = connection
-        self._transaction = connection.begin()
-        self.payments = SqlAlchemyPaymentRepository(connection)
-        self.projects = SqlAlchemyProjectRepository(connection)
-        self.partners = SqlAlchemyPartnerRepository(connection)
-        self.nonces = SqlAlchemyNonceRepository(connection)
+        self._driver = connection.connection.dbapi_connection
+        begin_on_driver(self._driver, self._engine.dialect.name, readonly=self._readonly)
+        self._open = True
+        cursor = Cursor(self._driver, self._engine.dialect)
+        self.payments = SqlAlchemyPaymentRepository(cursor)
+        self.projects = SqlAlchemyProjectRepository(connection, cursor)
+        self.partners = SqlAlchemyPartnerRepository(connection, cursor)
+        self.nonces = SqlAlchemyNonceRepository(connection, cursor)
         self.accounts = SqlAlchemyAccountRepository(connection)
         self.schedule = SqlAlchemySchedule(connection)
         self.events = SqlAlchemyEventLog(connection)
@@ -74,6 +87,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._driver = None
             self._release_write_lock()
 
     def _release_write_lock(self) -> None:
@@ -82,12 +96,24 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._write_lock = None
 
     def commit(self) -> None:
-        if self._transaction is not None:
-            self._transaction.commit()
+        self._finish(commit=True)
 
     def rollback(self) -> None:
-        if self._transaction is not None and self._transaction.is_active:
-            self._transaction.rollback()
+        self._finish(commit=False)
+
+    def _finish(self, *, commit: bool) -> None:
+        if not self._open or self._connection is None:
+            return
+        self._open = False
+        if self._connection.in_transaction():  # SQLAlchemy joined: it ends the transaction
+            if commit:
+                self._connection.commit()
+            else:
+                self._connection.rollback()
+        elif commit:
+            self._driver.commit()
+        else:
+            self._driver.rollback()
 
 
 def uow_factory_for(engine: Engine) -> SqlAlchemyUowFactory:
