@@ -36,7 +36,8 @@ def migrate(url: str, barrier: Any, results: Any) -> None:
         upgrade(engine)
         results.put("ok")
     except Exception as exc:  # noqa: BLE001 - reported to the parent
-        results.put(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        sql = [line for line in str(exc).splitlines() if line.startswith("[SQL")]
+        results.put(f"{type(exc).__name__}: {str(exc).splitlines()[0]} {sql}")
     finally:
         engine.dispose()
 

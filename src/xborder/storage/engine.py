@@ -15,7 +15,9 @@ in Python, and only one of them at a time meets another process's writers in SQL
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -37,6 +39,11 @@ def write_lock(engine: Engine) -> threading.RLock | None:
     return _WRITE_LOCKS.get(engine)
 
 
+def is_sqlite_file(engine: Engine) -> bool:
+    """Whether the engine is on an SQLite file (not in memory, not PostgreSQL)."""
+    return engine in _WRITE_LOCKS
+
+
 def normalise_url(url: str) -> str:
     """Pick our drivers: ``postgresql://`` means psycopg 3."""
     parsed = make_url(url)
@@ -45,7 +52,13 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 8,
+    synchronous: str = "NORMAL",
+    autocheckpoint: int | None = None,
+) -> Engine:
     """An engine for ``url`` set up for xborder's transactions.
 
     Args:
@@ -56,16 +69,21 @@ def make_engine(url: str, *, pool_size: int = 8, synchronous: str = "NORMAL") ->
             a request that finds every connection busy waits for one (30 s at most).
         synchronous: SQLite ``PRAGMA synchronous``; NORMAL with WAL survives a process
             kill, FULL also survives power loss.
+        autocheckpoint: SQLite ``PRAGMA wal_autocheckpoint`` in pages, for an engine whose
+            checkpoints a :class:`xborder.storage.checkpoint.WalCheckpointer` runs; None
+            keeps SQLite's default (1,000).
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, pool_size, synchronous)
+        return _sqlite_engine(url, pool_size, synchronous, autocheckpoint)
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True, pool_recycle=1800
     )
 
 
-def _sqlite_engine(url: str, pool_size: int, synchronous: str) -> Engine:
+def _sqlite_engine(
+    url: str, pool_size: int, synchronous: str, autocheckpoint: int | None
+) -> Engine:
     if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"unknown synchronous mode {synchronous!r}")
     in_memory = make_url(url).database in (None, "", ":memory:")
@@ -83,12 +101,14 @@ def _sqlite_engine(url: str, pool_size: int, synchronous: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(dbapi_connection)
+        cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if autocheckpoint is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -100,6 +120,26 @@ def _sqlite_engine(url: str, pool_size: int, synchronous: str) -> Engine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _use_wal(dbapi_connection: Any) -> None:
+    """Switch the file to WAL (once per file; later connections find it so).
+
+    The switch needs an exclusive lock, and when several processes open a fresh file at once
+    (hosts starting together) their switches can deadlock, which SQLite answers with an
+    immediate "database is locked" rather than waiting ``busy_timeout``: retry until then.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def begin_on_driver(dbapi_connection: Any, dialect_name: str, *, readonly: bool) -> None:

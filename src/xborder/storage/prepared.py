@@ -108,6 +108,7 @@ class Cursor:
         self._connection = dbapi_connection
         self._dialect = dialect
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
+        self.dialect_name: str = dialect.name
 
     def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the DBAPI cursor (``rowcount``, ``fetchone``)."""

@@ -81,9 +81,7 @@ class SqlAlchemyPaymentRepository:
         return self._one(_BY_REFERENCE, {"partner": partner_id, "reference": reference})
 
     def save(self, payment: Payment) -> None:
-        values = _row(payment, version=payment.version + 1)
-        for key in _FIXED:
-            values.pop(key)
+        values = _changing(payment, version=payment.version + 1)
         values.update(payment_id=payment.id, expected=payment.version)
         if self._cursor.rowcount(_UPDATE, values) != 1:
             raise ConflictError(payment.id)
@@ -112,20 +110,28 @@ def _violates(exc: IntegrityError, constraint: str) -> bool:
 
 
 def _row(payment: Payment, *, version: int) -> dict[str, Any]:
+    row = _changing(payment, version=version)
+    row.update(
+        id=payment.id,
+        partner_id=payment.partner_id,
+        transaction_reference=payment.transaction_reference,
+        created=payment.created,
+        request_json=json.dumps(payment.request, separators=(",", ":"), ensure_ascii=False),
+    )
+    return row
+
+
+def _changing(payment: Payment, *, version: int) -> dict[str, Any]:
+    """The columns a save may change: all but ``_FIXED``."""
     rejection = payment.rejection
     return {
-        "id": payment.id,
-        "partner_id": payment.partner_id,
-        "transaction_reference": payment.transaction_reference,
         "environment": payment.environment,
         "status": payment.status.value,
         "pending_stage": payment.pending_stage.value if payment.pending_stage else None,
         "pending_max_completion_date": payment.pending_max_completion_date,
         "channel": payment.channel.value,
         "provider": payment.provider,
-        "created": payment.created,
         "status_timestamp": payment.status_timestamp,
-        "request_json": json.dumps(payment.request, separators=(",", ":"), ensure_ascii=False),
         "request_fingerprint": payment.request_fingerprint,
         "quote_json": _quote_json(payment.quote),
         "cashout_code": payment.cashout_code,

@@ -8,7 +8,7 @@ not do: psycopg reports -1 for it here.)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,8 +47,8 @@ _RECORD_NONCE = {
 class SqlAlchemyProjectRepository:
     """Implements :class:`xborder.services.unit_of_work.ProjectRepository`."""
 
-    def __init__(self, connection: Connection, cursor: Cursor) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection], cursor: Cursor) -> None:
+        self._connection = connection  # made on first use: the hot methods need only the cursor
         self._cursor = cursor
 
     def add(self, project: Project) -> None:
@@ -59,7 +59,7 @@ class SqlAlchemyProjectRepository:
             "encryption_certificate": project.encryption_certificate,
             "created": project.created,
         }
-        _insert(self._connection, projects.insert().values(**values), project.consumer_key)
+        _insert(self._connection(), projects.insert().values(**values), project.consumer_key)
 
     def get(self, consumer_key: str) -> Project | None:
         row = self._cursor.first(_PROJECT, {"consumer_key": consumer_key})
@@ -67,18 +67,18 @@ class SqlAlchemyProjectRepository:
 
     def all(self) -> list[Project]:
         query = projects.select().order_by(projects.c.consumer_key)
-        return [_project(row) for row in self._connection.execute(query).mappings()]
+        return [_project(row) for row in self._connection().execute(query).mappings()]
 
     def remove(self, consumer_key: str) -> bool:
         query = projects.delete().where(projects.c.consumer_key == consumer_key)
-        return self._connection.execute(query).rowcount == 1
+        return self._connection().execute(query).rowcount == 1
 
 
 class SqlAlchemyPartnerRepository:
     """Implements :class:`xborder.services.unit_of_work.PartnerRepository`."""
 
-    def __init__(self, connection: Connection, cursor: Cursor) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection], cursor: Cursor) -> None:
+        self._connection = connection  # made on first use: the hot methods need only the cursor
         self._cursor = cursor
 
     def add(self, binding: PartnerBinding) -> None:
@@ -87,11 +87,11 @@ class SqlAlchemyPartnerRepository:
             "consumer_key": binding.consumer_key,
             "created": binding.created,
         }
-        _insert(self._connection, partners.insert().values(**values), binding.partner_id)
+        _insert(self._connection(), partners.insert().values(**values), binding.partner_id)
 
     def get(self, partner_id: str) -> PartnerBinding | None:
         query = partners.select().where(partners.c.partner_id == partner_id)
-        row = self._connection.execute(query).mappings().first()
+        row = self._connection().execute(query).mappings().first()
         return _binding(row) if row is not None else None
 
     def project_of(self, partner_id: str) -> Project | None:
@@ -102,32 +102,28 @@ class SqlAlchemyPartnerRepository:
         query = partners.select().order_by(partners.c.partner_id)
         if consumer_key is not None:
             query = query.where(partners.c.consumer_key == consumer_key)
-        return [_binding(row) for row in self._connection.execute(query).mappings()]
+        return [_binding(row) for row in self._connection().execute(query).mappings()]
 
     def remove(self, partner_id: str) -> bool:
         query = partners.delete().where(partners.c.partner_id == partner_id)
-        return self._connection.execute(query).rowcount == 1
+        return self._connection().execute(query).rowcount == 1
 
 
 class SqlAlchemyNonceRepository:
     """Implements :class:`xborder.services.unit_of_work.NonceRepository`."""
 
-    def __init__(self, connection: Connection, cursor: Cursor) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection], cursor: Cursor) -> None:
+        self._connection = connection  # made on first use: the hot methods need only the cursor
         self._cursor = cursor
 
     def record(self, consumer_key: str, nonce: str, timestamp: int) -> bool:
         values = {"consumer_key": consumer_key, "nonce": nonce, "timestamp": timestamp}
-        statement = _RECORD_NONCE[_dialect_name(self._connection)]
+        statement = _RECORD_NONCE[self._cursor.dialect_name]
         return self._cursor.first(statement, values) is not None
 
     def purge(self, before: int) -> int:
-        result = self._connection.execute(nonces.delete().where(nonces.c.timestamp < before))
+        result = self._connection().execute(nonces.delete().where(nonces.c.timestamp < before))
         return result.rowcount
-
-
-def _dialect_name(connection: Connection) -> str:
-    return "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
 
 
 def _insert(connection: Connection, statement: sa.Insert, key: str) -> None:

@@ -2,14 +2,16 @@
 
 The transaction is opened on the driver connection (:func:`begin_on_driver`) and the hot
 repositories (payments, projects, partners, nonces) run prepared statements on it directly
-(:mod:`xborder.storage.prepared`); the others go through the SQLAlchemy ``Connection``,
-whose autobegin then joins the transaction already open. Commit and rollback go to whichever
+(:mod:`xborder.storage.prepared`); the others go through a SQLAlchemy ``Connection`` over
+the same driver connection, made only when one of them is used, whose autobegin then joins
+the transaction already open. Commit and rollback go to whichever
 holds it: SQLAlchemy's when it has begun, else the driver's.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +35,16 @@ from xborder.storage.security import (
 )
 from xborder.storage.webhooks import SqlAlchemyWebhookStore
 
+# Repositories that run through SQLAlchemy's Connection, made on first use: a signed request
+# never touches them, and making the Connection costs more than its statements on the driver.
+_COLD: dict[str, Callable[[Connection], object]] = {
+    "accounts": SqlAlchemyAccountRepository,
+    "schedule": SqlAlchemySchedule,
+    "events": SqlAlchemyEventLog,
+    "clock_offset": SqlAlchemyClockOffset,
+    "webhooks": SqlAlchemyWebhookStore,
+}
+
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     """A unit of work on an engine; ``readonly`` units never take SQLite's write lock."""
@@ -40,8 +52,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
         self._readonly = readonly
-        self._connection: Connection | None = None
-        self._driver: Any = None  # the DBAPI connection under self._connection
+        self._driver: Any = None  # the pool's proxy of the DBAPI connection
+        self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
         self._open = False
         self._write_lock: threading.RLock | None = None
 
@@ -56,24 +68,40 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             raise
 
     def _begin(self) -> SqlAlchemyUnitOfWork:
-        connection = self._engine.connect()
-        self._connection = connection
-        if self._readonly:
-            connection.execution_options(**{READONLY: True})
-        self._driver = connection.connection.dbapi_connection
-        begin_on_driver(self._driver, self._engine.dialect.name, readonly=self._readonly)
+        driver = self._engine.raw_connection()
+        self._driver = driver
+        try:
+            begin_on_driver(driver.dbapi_connection, self._engine.dialect.name,
+                            readonly=self._readonly)  # fmt: skip
+        except BaseException:
+            self._close()
+            raise
         self._open = True
-        cursor = Cursor(self._driver, self._engine.dialect)
+        cursor = Cursor(driver.dbapi_connection, self._engine.dialect)
         self.payments = SqlAlchemyPaymentRepository(cursor)
-        self.projects = SqlAlchemyProjectRepository(connection, cursor)
-        self.partners = SqlAlchemyPartnerRepository(connection, cursor)
-        self.nonces = SqlAlchemyNonceRepository(connection, cursor)
-        self.accounts = SqlAlchemyAccountRepository(connection)
-        self.schedule = SqlAlchemySchedule(connection)
-        self.events = SqlAlchemyEventLog(connection)
-        self.clock_offset = SqlAlchemyClockOffset(connection)
-        self.webhooks = SqlAlchemyWebhookStore(connection)
+        self.projects = SqlAlchemyProjectRepository(self.connection, cursor)
+        self.partners = SqlAlchemyPartnerRepository(self.connection, cursor)
+        self.nonces = SqlAlchemyNonceRepository(self.connection, cursor)
         return self
+
+    def connection(self) -> Connection:
+        """SQLAlchemy's Connection over this unit's driver connection, made on first use; its
+        autobegin joins the transaction already open (see ``xborder.storage.engine``)."""
+        if self._connection is None:
+            if self._driver is None:
+                raise RuntimeError("the unit of work is not open")
+            self._connection = Connection(self._engine, connection=self._driver)
+            if self._readonly:
+                self._connection.execution_options(**{READONLY: True})
+        return self._connection
+
+    def __getattr__(self, name: str) -> Any:
+        make = _COLD.get(name)
+        if make is None or self._driver is None:
+            raise AttributeError(name)
+        repository = make(self.connection())
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(
         self,
@@ -84,11 +112,16 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         try:
             self.rollback()
         finally:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-                self._driver = None
+            self._close()
             self._release_write_lock()
+
+    def _close(self) -> None:
+        for name in _COLD:
+            self.__dict__.pop(name, None)
+        owner = self._connection if self._connection is not None else self._driver
+        self._connection = self._driver = None
+        if owner is not None:
+            owner.close()  # back to the pool, once
 
     def _release_write_lock(self) -> None:
         if self._write_lock is not None:
@@ -102,14 +135,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._finish(commit=False)
 
     def _finish(self, *, commit: bool) -> None:
-        if not self._open or self._connection is None:
+        if not self._open or self._driver is None:
             return
         self._open = False
-        if self._connection.in_transaction():  # SQLAlchemy joined: it ends the transaction
+        connection = self._connection
+        if connection is not None and connection.in_transaction():  # SQLAlchemy joined
             if commit:
-                self._connection.commit()
+                connection.commit()
             else:
-                self._connection.rollback()
+                connection.rollback()
         elif commit:
             self._driver.commit()
         else:
