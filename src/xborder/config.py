@@ -33,6 +33,7 @@ class Settings:
     database_url: str | None = None
     workers: int = 1
     pool_size: int = 8
+    request_threads: int | None = None  # per worker; None: 2 on SQLite, pool_size on PostgreSQL
     sqlite_synchronous: str = "NORMAL"
     non_cancellable_providers: frozenset[str] = DEFAULT_NON_CANCELLABLE_PROVIDERS
     access_log: bool = True
@@ -165,6 +166,7 @@ _VARIABLES: dict[str, Any] = {
     "database_url": str,
     "workers": _positive,
     "pool_size": _positive,
+    "request_threads": _positive,
     "sqlite_synchronous": str,
     "non_cancellable_providers": _providers,
     "access_log": _bool,

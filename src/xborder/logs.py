@@ -7,6 +7,9 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+ACCESS_FIELDS = "xborder_access"
+"""The log record attribute carrying an access-log line's fields (``xborder.api.access_log``)."""
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record; access-log records carry their JSON in the message."""
@@ -17,11 +20,11 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
         }
-        message = record.getMessage()
-        if record.name == "xborder.access":
-            entry.update(json.loads(message))
+        fields = getattr(record, ACCESS_FIELDS, None)
+        if isinstance(fields, dict):
+            entry.update(fields)
         else:
-            entry["message"] = message
+            entry["message"] = record.getMessage()
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, separators=(",", ":"), default=str)

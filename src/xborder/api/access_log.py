@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from xborder.logs import ACCESS_FIELDS
 
 access = logging.getLogger("xborder.access")
 
@@ -36,18 +37,16 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, logged_send)
         finally:
-            access.info(
-                json.dumps(
-                    {
-                        "method": scope["method"],
-                        "path": scope.get("path", ""),
-                        "status": status,
-                        "bytes": size,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "request_id": scope.get("state", {}).get("request_id"),
-                        "client": (scope.get("client") or ("", 0))[0],
-                        "http": scope.get("http_version"),
-                    },
-                    separators=(",", ":"),
-                )
-            )
+            fields = {
+                "method": scope["method"],
+                "path": scope.get("path", ""),
+                "status": status,
+                "bytes": size,
+                "ms": round((time.perf_counter() - start) * 1000, 3),
+                "request_id": scope.get("state", {}).get("request_id"),
+                "client": (scope.get("client") or ("", 0))[0],
+                "http": scope.get("http_version"),
+            }
+            # the fields travel as a record attribute: the JSON formatter (xborder.logs)
+            # writes them as members; any other formatter still gets a readable message
+            access.info("%(method)s %(path)s %(status)s", fields, extra={ACCESS_FIELDS: fields})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
@@ -26,9 +28,17 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 class XbsEndpoint:
     """Serves the XBS API; every failure is answered in the ``Errors`` envelope."""
 
-    def __init__(self, services: Services, gate: Gate, *, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        services: Services,
+        gate: Gate,
+        executor: Executor,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self.services = services
         self.gate = gate
+        self.executor = executor  # the few threads that run handlers (see api.app)
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,7 +54,8 @@ class XbsEndpoint:
             incoming = Incoming(
                 scope["method"], _url(scope, headers), route.partner_id, dict(headers), body
             )
-            answer = await run_in_threadpool(self._handle, route, incoming, codec, request_id)
+            handle = functools.partial(self._handle, route, incoming, codec, request_id)
+            answer = await asyncio.get_running_loop().run_in_executor(self.executor, handle)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
             answer = _error_answer(exc, codec, request_id)
         status, response_headers, content = answer

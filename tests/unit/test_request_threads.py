@@ -1,0 +1,26 @@
+"""How many threads run request handlers per worker (XBORDER_REQUEST_THREADS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from xborder.api.app import request_threads
+from xborder.config import Settings
+from xborder.errors import ConfigError
+
+
+def test_sqlite_gets_two_threads_and_postgresql_one_per_pooled_connection() -> None:
+    assert request_threads(Settings.from_env({})) == 2
+    postgres = {"XBORDER_DATABASE_URL": "postgresql://db/x", "XBORDER_POOL_SIZE": "5"}
+    assert request_threads(Settings.from_env(postgres)) == 5
+
+
+def test_the_variable_overrides_the_default() -> None:
+    settings = Settings.from_env({"XBORDER_REQUEST_THREADS": "6"})
+    assert settings.request_threads == 6 and request_threads(settings) == 6
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_bad_values_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="XBORDER_REQUEST_THREADS"):
+        Settings.from_env({"XBORDER_REQUEST_THREADS": value})
