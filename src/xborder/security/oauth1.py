@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from urllib.parse import ParseResult, parse_qsl, quote, unquote, urlparse
+from urllib.parse import ParseResult, parse_qsl, unquote, urlparse
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -72,6 +72,10 @@ _PARAMS = re.compile(rf"{_PARAM}(?:[ \t]*,[ \t]*{_PARAM})*")
 _PAIR = re.compile(r'([A-Za-z0-9_]+)="([^"]*)"')
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _UNSAFE_IN_HEADER = frozenset(' \t"%,\\')
+_UNRESERVED = (string.ascii_letters + string.digits + "-._~").encode("ascii")
+_PERCENT = ord("%")
+_BYTES = tuple(bytes((byte,)) for byte in range(256))
+_ESCAPES = tuple(b"%%%02X" % byte for byte in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +232,9 @@ def _split_params(value: str | None) -> list[tuple[str, str]]:
 
 
 def _decode_params(raw: list[tuple[str, str]]) -> dict[str, str]:
-    duplicated = sorted(name for name, count in Counter(n for n, _ in raw).items() if count > 1)
-    if duplicated:
+    names = [name for name, _ in raw]
+    if len(set(names)) != len(names):
+        duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
         raise AuthHeaderInvalid(f"parameter {', '.join(duplicated)} duplicated")
     params: dict[str, str] = {}
     for name, value in raw:
@@ -238,7 +243,7 @@ def _decode_params(raw: list[tuple[str, str]]) -> dict[str, str]:
         if not name.startswith("oauth_"):
             raise AuthHeaderInvalid(f"unexpected parameter {name}")
         try:
-            params[name] = unquote(value, errors="strict")
+            params[name] = _unquote(value)
         except UnicodeDecodeError as exc:
             raise AuthHeaderInvalid(f"parameter {name} is not valid UTF-8") from exc
     return params
@@ -297,8 +302,29 @@ def _encoded_pair(name: str, value: str, must_encode: bool) -> tuple[str, str]:
 
 
 def _percent_encode(text: str) -> str:
-    """RFC 3986 percent-encoding of UTF-8: only ``A-Z a-z 0-9 - . _ ~`` stay as they are."""
-    return quote(text, safe="~")
+    """RFC 3986 percent-encoding of UTF-8: only ``A-Z a-z 0-9 - . _ ~`` stay as they are.
+
+    Equal to ``urllib.parse.quote(text, safe="~")``, which maps every byte in Python; this
+    finds the distinct unsafe bytes and replaces each of them once, all in C.
+    """
+    raw = text.encode("utf-8")
+    unsafe = set(raw.translate(None, _UNRESERVED))
+    if _PERCENT in unsafe:  # first, or the escapes written below would be escaped again
+        raw = raw.replace(b"%", b"%25")
+        unsafe.discard(_PERCENT)
+    for byte in unsafe:
+        raw = raw.replace(_BYTES[byte], _ESCAPES[byte])
+    return raw.decode("ascii")
+
+
+def _unquote(value: str) -> str:
+    """``urllib.parse.unquote(value, errors="strict")``, quicker for the escapes of a base64
+    signature as signers write them: when no ``%`` is left once ``%2B``, ``%2F`` and ``%3D``
+    are replaced, each ``%`` began one of them, and unquote would decode just those."""
+    if "%" not in value:
+        return value
+    fast = value.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
+    return fast if "%" not in fast else unquote(value, errors="strict")
 
 
 def _new_nonce() -> str:
