@@ -1,9 +1,10 @@
-"""In-process cost of each step of the signed cancel path, without HTTP (for profiling).
+"""In-process cost of each step of a signed cancel or create, without HTTP (for profiling).
 
-    python -m bench.micro [--rounds 5] [--count 200] [--encrypted] [--xml]
+    python -m bench.micro [--kind cancel|create] [--rounds 5] [--count 200] [--encrypted] [--xml]
 
 Builds a 10,000-payment SQLite store (from the benchmark's cache), registers a project, then
-times, each ``count`` times per round and keeping the best round (this machine is noisy):
+times, each ``count`` times per round and keeping the best round (this machine is noisy),
+for ``--kind cancel`` (the default):
 
     verify        oauth1.verify of a signed cancel (parse, body hash, RSA-SHA256)
     access_for    the project and partner lookup the gate does (one read transaction)
@@ -13,7 +14,15 @@ times, each ``count`` times per round and keeping the best round (this machine i
     handle        XbsEndpoint._handle: gate, decode, cancel, encode, seal
     asgi          the whole ASGI app (access log, routing, body, thread pool), no server
 
-CPU microseconds per call; every call uses its own nonce and cancels its own payment.
+and for ``--kind create`` (each call creates its own payment, with a reference of its own):
+
+    decode        decode_body + parse_payment_request (JSON or XML body to a PaymentRequest)
+    create        the create_payment use case (one write transaction)
+    answer        payment_view + codec encode of the created payment
+    handle        XbsEndpoint._handle: gate, decode, create, encode, seal
+    asgi          the whole ASGI app, no server
+
+CPU microseconds per call; every call uses its own nonce and cancels or creates its own payment.
 """
 
 from __future__ import annotations
@@ -31,25 +40,30 @@ from bench import store, workload
 from bench.workload import PARTNER, Kind, payment_id
 from xborder.api.app import create_app
 from xborder.api.gate import Incoming
-from xborder.api.routes import match
+from xborder.api.routes import decode_body, match
+from xborder.api.schemas import payment_view
 from xborder.clock import SystemClock
 from xborder.config import Settings
+from xborder.domain.model import Payment
 from xborder.domain.projects import Environment
+from xborder.domain.request import PaymentRequest, parse_payment_request
 from xborder.security import oauth1
 from xborder.security.keys import load_certificate, rsa_public_key
 from xborder.services import projects
 from xborder.services.nonces import NonceGuard
-from xborder.services.payments import PaymentRules, cancel_payment
+from xborder.services.payments import PaymentRules, cancel_payment, create_payment
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", choices=("cancel", "create"), default="cancel")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--encrypted", action="store_true")
     parser.add_argument("--xml", action="store_true")
     parser.add_argument("--profile", metavar="STEP", help="cProfile one step, print its top 30")
+    parser.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="xbench-micro-") as tmp:
         run(Path(tmp), args)
@@ -74,7 +88,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         uow_factory=uow_factory,
         clock=SystemClock(),
     )
-    kind = Kind("cancel", "xml" if args.xml else "json", args.encrypted)
+    kind = Kind(args.kind, "xml" if args.xml else "json", args.encrypted)
     workload._init(client, kind)
     targets = iter(range(1, 10_000))
     public_key = rsa_public_key(load_certificate(client.signing_cert))
@@ -119,9 +133,11 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         "handle": (lambda: _incoming(signed()), lambda incoming: _handle(endpoint, incoming)),
         "asgi": (signed, asgi_step),
     }
+    if args.kind == "create":
+        steps = _create_steps(kind, uow_factory, endpoint, steps)
     if args.profile:
         prepare, step = steps[args.profile]
-        _profile(prepare, step, count * rounds, batch=args.profile == "asgi")
+        _profile(prepare, step, count * rounds, batch=args.profile == "asgi", sort=args.sort)
         engine.dispose()
         return
     print(f"{kind.label}: CPU µs per call, best of {rounds} rounds of {count}")
@@ -132,8 +148,41 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     engine.dispose()
 
 
+Steps = dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]
+
+
+def _create_steps(kind: Kind, uow_factory: Any, endpoint: Any, cancel_steps: Steps) -> Steps:
+    """The create workload: ``signed`` requests for ``handle`` and ``asgi`` are new creates."""
+    codec = workload.CODECS[kind.fmt]
+    route = match(f"{workload.BASE}/payment".encode(), "POST", b"")
+    sequence = iter(range(10**9))
+    tag = f"m{time.time_ns() % 10**9}"
+
+    def body() -> bytes:
+        return workload.specs(kind, [next(sequence)], tag)[0][2]
+
+    def decode_step(raw: bytes) -> PaymentRequest:
+        return parse_payment_request(decode_body(route, raw, codec))
+
+    def create_step(request: PaymentRequest) -> Payment:
+        return create_payment(
+            PARTNER, request, uow_factory=uow_factory, clock=SystemClock(), rules=PaymentRules()
+        )
+
+    def answer_step(payment: Payment) -> bytes:
+        return codec.encode(payment_view(payment))
+
+    return {
+        "decode": (body, decode_step),
+        "create": (lambda: decode_step(body()), create_step),
+        "answer": (lambda: create_step(decode_step(body())), answer_step),
+        "handle": cancel_steps["handle"],
+        "asgi": cancel_steps["asgi"],
+    }
+
+
 def _profile(
-    prepare: Callable[[], Any], step: Callable[[Any], Any], count: int, *, batch: bool
+    prepare: Callable[[], Any], step: Callable[[Any], Any], count: int, *, batch: bool, sort: str
 ) -> None:
     import cProfile
     import pstats
@@ -147,7 +196,7 @@ def _profile(
         for item in inputs:
             step(item)
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    pstats.Stats(profiler).sort_stats(sort).print_stats(30)
 
 
 def _round(

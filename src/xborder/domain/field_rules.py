@@ -10,7 +10,7 @@ list, relation to other fields.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from xborder.domain.errors import FieldProblem, ProblemKind
@@ -31,7 +31,12 @@ from xborder.domain.field_checks import (
     uri_scheme,
 )
 from xborder.domain.money import Money, is_currency
-from xborder.domain.request_shape import GOVERNMENT_ID_URI, first_text, lookup
+from xborder.domain.request_shape import (
+    GOVERNMENT_ID_URI,
+    first_text,
+    lookup_parts,
+    split_path,
+)
 
 __all__ = ["PAYMENT_TYPES", "PURPOSES_OF_PAYMENT", "RULES", "Condition", "Context", "Relation"]
 
@@ -65,13 +70,18 @@ _MISSING, _VALUE, _LENGTH = ProblemKind.MISSING, ProblemKind.VALUE, ProblemKind.
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Cross-field facts the conditions of the rules read."""
+    """Cross-field facts the conditions of the rules read (each worked out once)."""
 
     tree: Mapping[str, object]
+    _facts: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def has(self, path: str) -> bool:
         """True when some value is present at the dotted ``path``."""
-        return any(value is not None for value in lookup(self.tree, path))
+        fact = self._facts.get(path)
+        if fact is None:
+            values = lookup_parts(self.tree, split_path(path))
+            fact = self._facts[path] = any(value is not None for value in values)
+        return fact
 
     @property
     def payment_type(self) -> str | None:
@@ -139,9 +149,37 @@ class _Rule:
     required: Condition = _never
     forbidden: Condition = _never
     relation: Relation | None = None
+    parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    optional: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", split_path(self.path))
+        object.__setattr__(self, "optional", self.required is _never)
+
+    def idle(self, tree: Mapping[str, object]) -> bool:
+        """True when the rule has nothing to say: an optional field whose top member is absent
+        (the tree holds no ``None``)."""
+        return self.optional and self.parts[0] not in tree
 
     def apply(self, ctx: Context) -> list[FieldProblem]:
-        leaves = lookup(ctx.tree, self.path)
+        node: object = ctx.tree
+        for name in self.parts:  # the one value at the path, unless a list intervenes
+            if not isinstance(node, dict):
+                node = None
+                break
+            node = node.get(name)
+            if isinstance(node, list):
+                return self._apply_all(lookup_parts(ctx.tree, self.parts), ctx)
+        if node is None:  # absent; conditions are pure, so one that cannot matter is not asked
+            if self.optional or not self.required(ctx):
+                return []
+            return [FieldProblem(_MISSING, self.path)]
+        if self.forbidden is not _never and self.forbidden(ctx):
+            return [FieldProblem(_VALUE, self.path)]
+        kind = self.judge(node, ctx)
+        return [] if kind is None else [FieldProblem(kind, self.path)]
+
+    def _apply_all(self, leaves: list[object], ctx: Context) -> list[FieldProblem]:
         present = [leaf for leaf in leaves if leaf is not None]
         missing = (len(leaves) - len(present) if leaves else 1) if self.required(ctx) else 0
         problems = [FieldProblem(_MISSING, self.path)] * missing

@@ -71,6 +71,11 @@ NON_MONETARY: Final = frozenset("XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA
 They are not currencies a payment can be made in, so :func:`is_currency` refuses them.
 """
 
+_MINOR_UNIT_STEPS: Final = MappingProxyType(
+    {code: Decimal(1).scaleb(-exponent) for code, exponent in MINOR_UNITS.items()}
+)
+"""The smallest amount of each currency (``Decimal("0.01")`` for USD): what amounts round to."""
+
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
@@ -133,7 +138,7 @@ class Money:
 
     def quantize(self) -> Money:
         """This amount rounded (with :data:`ROUNDING`) to the currency's minor units."""
-        step = Decimal(1).scaleb(-self.exponent)
+        step = _MINOR_UNIT_STEPS[self.currency]
         return Money(self.amount.quantize(step, rounding=ROUNDING), self.currency)
 
     def is_whole_minor_units(self) -> bool:

@@ -145,8 +145,12 @@ class PaymentRequest:
 
     def fingerprint(self) -> str:
         """SHA-256 hex of the canonical JSON of ``wire``: equal for the same payload (D7)."""
-        canonical = json.dumps(self.wire, ensure_ascii=False, separators=(",", ":"))
+        canonical = _CANONICAL_JSON.encode(self.wire)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_CANONICAL_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""What ``json.dumps(wire, ensure_ascii=False, separators=(",", ":"))`` uses, built once."""
 
 
 def parse_payment_request(body: object) -> PaymentRequest:
@@ -162,12 +166,11 @@ def parse_payment_request(body: object) -> PaymentRequest:
         raise ValidationFailed(shaper.problems or [FieldProblem(ProblemKind.MISSING, ROOT)])
     tree = shaper.members(raw, SCHEMA, "")
     ctx = Context(tree)
-    problems = shaper.problems + [
-        problem
-        for rule in RULES
-        if not _is_broken(rule.path, shaper.broken)
-        for problem in rule.apply(ctx)
-    ]
+    problems = list(shaper.problems)
+    broken = shaper.broken
+    for rule in RULES:
+        if not rule.idle(tree) and (not broken or not _is_broken(rule.path, broken)):
+            problems.extend(rule.apply(ctx))
     if problems:
         raise ValidationFailed(sorted(problems, key=lambda p: POSITION.get(p.source, -1)))
     return _build(tree)
@@ -219,7 +222,9 @@ def _pruned(node: Mapping[str, object]) -> Tree:
     """A deep copy without empty objects or lists."""
     out: Tree = {}
     for name, value in node.items():
-        if isinstance(value, Mapping):
+        if type(value) is str:  # most values: nothing to look into
+            pass
+        elif isinstance(value, Mapping):
             value = _pruned(value)
         elif isinstance(value, list):
             value = [_pruned(item) if isinstance(item, Mapping) else item for item in value]

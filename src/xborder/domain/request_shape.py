@@ -15,7 +15,7 @@ problem. An empty object (``{}`` or ``""`` where an object belongs) is present b
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
@@ -111,6 +111,20 @@ def _field_paths(schema: _Schema, parent: str = "") -> Iterator[str]:
 POSITION: Final = MappingProxyType({p: i for i, p in enumerate(_field_paths(SCHEMA))})
 """The documented position of every field path: the sort key of problems."""
 
+_Fields: TypeAlias = tuple[tuple[str, "_Leaf | _Schema", str, "_Fields | None"], ...]
+"""A schema level made ready to walk: (name, node, path, the fields of an object node)."""
+
+
+def _compile(schema: _Schema, parent: str) -> _Fields:
+    return tuple(
+        (name, node, path, None if isinstance(node, _Leaf) else _compile(node, path))
+        for name, node in schema.items()
+        for path in (_join(parent, name),)
+    )
+
+
+_FIELDS: Final = _compile(SCHEMA, "")
+
 
 def _is_blank(raw: object) -> bool:
     return isinstance(raw, str) and not raw.strip(_XML_SPACE)
@@ -128,6 +142,8 @@ class Shaper:
         self.broken.add(path)
 
     def mapping(self, raw: object, path: str) -> Mapping[str, object] | None:
+        if type(raw) is dict:  # the common case, ahead of the checks it would pass
+            return raw
         if raw is None:
             return None
         if _is_blank(raw):
@@ -138,9 +154,23 @@ class Shaper:
         return None
 
     def members(self, raw: Mapping[str, object], schema: _Schema, parent: str) -> Tree:
+        fields = _FIELDS if schema is SCHEMA and not parent else _compile(schema, parent)
+        return self._members(raw, fields)
+
+    def _members(self, raw: Mapping[str, object], fields: _Fields) -> Tree:
         tree: Tree = {}
-        for name, node in schema.items():
-            value = self.member(raw.get(name), node, _join(parent, name))
+        get = raw.get
+        for name, node, path, children in fields:
+            value = get(name)
+            if value is None:
+                continue  # absent: no value and no problem, whatever the node
+            if node is _Leaf.TEXT and type(value) is str:
+                value = value.strip(_XML_SPACE) or None  # the common case of text()
+            elif children is not None:
+                found = self.mapping(value, path)
+                value = None if found is None else self._members(found, children)
+            else:
+                value = self.member(value, node, path)
             if value is not None:
                 tree[name] = value
         return tree
@@ -191,22 +221,58 @@ class Shaper:
         return {key: value for key, value in found.items() if value is not None}
 
 
-def _flatten(values: Iterable[object]) -> Iterator[object]:
-    for value in values:
-        if isinstance(value, list):
-            yield from value
-        else:
-            yield value
+_SPLIT: dict[str, tuple[str, ...]] = {}
+_SPLIT_MAX: Final = 1024  # the paths in use are a few dozen constants; never grow without bound
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """The names of a dotted ``path`` (split once per distinct path)."""
+    parts = _SPLIT.get(path)
+    if parts is None:
+        parts = tuple(path.split("."))
+        if len(_SPLIT) < _SPLIT_MAX:
+            _SPLIT[path] = parts
+    return parts
 
 
 def lookup(tree: Mapping[str, object], path: str) -> list[object]:
     """The values at ``path``, one per occurrence (``None`` where a present parent lacks it)."""
-    nodes: list[object] = [tree]
-    for name in path.split("."):
-        nodes = list(_flatten(node.get(name) for node in nodes if isinstance(node, dict)))
-    return nodes
+    return lookup_parts(tree, split_path(path))
+
+
+def lookup_parts(tree: Mapping[str, object], parts: tuple[str, ...]) -> list[object]:
+    """:func:`lookup` for a path already split into its names."""
+    node: object = tree
+    for depth, name in enumerate(parts):
+        if not isinstance(node, dict):
+            return []
+        node = node.get(name)
+        if isinstance(node, list):  # several occurrences from here on
+            return _lookup_many(node, parts[depth + 1 :])
+    return [node]
+
+
+def _lookup_many(nodes: list[object], parts: tuple[str, ...]) -> list[object]:
+    for name in parts:
+        found: list[object] = []
+        for node in nodes:
+            if isinstance(node, dict):
+                value = node.get(name)
+                if isinstance(value, list):
+                    found.extend(value)
+                else:
+                    found.append(value)
+        nodes = found
+    return list(nodes)
 
 
 def first_text(tree: Mapping[str, object], path: str) -> str | None:
     """The first string at the dotted ``path`` of ``tree``, if any."""
-    return next((v for v in lookup(tree, path) if isinstance(v, str)), None)
+    node: object = tree
+    for name in split_path(path):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(name)
+        if isinstance(node, list):
+            return next((v for v in lookup(tree, path) if isinstance(v, str)), None)
+    return node if isinstance(node, str) else None

@@ -39,10 +39,21 @@ def _prune(value: Any) -> Any:
     if value is NULL:
         return None
     if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
+        return _prune_members(value)
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
+
+
+def _prune_members(members: dict[Any, Any]) -> dict[Any, Any]:
+    pruned = {}
+    for name, value in members.items():
+        if value is None:
+            continue
+        if type(value) is not str:  # text, the most common value, stays as it is
+            value = _prune(value)
+        pruned[name] = value
+    return pruned
 
 
 JSON = JsonCodec()

@@ -7,6 +7,7 @@ member names (D10); attributes and namespaces carry no meaning in XBS and are ig
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 from xml.sax.saxutils import escape
@@ -40,8 +41,7 @@ class XmlCodec:
             root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except (DefusedXmlException, ET.ParseError, ValueError) as exc:
             raise DecodeError(str(exc)) from exc
-        _check_depth(root)
-        return {_local(root.tag): _value(root)}
+        return {_local(root.tag): _value(root, 1)}
 
     def encode(self, document: Document) -> bytes:
         parts: list[str] = []
@@ -54,25 +54,18 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _check_depth(root: ET.Element) -> None:
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise DecodeError(f"XML nested deeper than {MAX_DEPTH}")
-        stack.extend((child, depth + 1) for child in element)
-
-
-def _value(element: ET.Element) -> Any:
-    children = list(element)
-    if not children:
+def _value(element: ET.Element, depth: int) -> Any:
+    """The value of ``element`` at ``depth`` (the root is 1); deeper than MAX_DEPTH is refused."""
+    if not len(element):
         if element.get(XSI_NIL, "").strip() in ("true", "1"):
             return None
         return element.text or ""
+    if depth >= MAX_DEPTH:
+        raise DecodeError(f"XML nested deeper than {MAX_DEPTH}")
     result: dict[str, Any] = {}
-    for child in children:
+    for child in element:
         name = _local(child.tag)
-        value = _value(child)
+        value = _value(child, depth + 1)
         if name in result:
             previous = result[name]
             result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
@@ -98,10 +91,14 @@ def _write(parts: list[str], name: str, value: Any, depth: int) -> None:
         parts.append(f"{indent}</{name}>\n")
         return
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    parts.append(f"{indent}<{name}>{escape(text, _QUOTES)}</{name}>\n")
+    if _SPECIAL.search(text):
+        text = escape(text, _QUOTES)
+    parts.append(f"{indent}<{name}>{text}</{name}>\n")
 
 
 _QUOTES = {'"': "&quot;", "'": "&apos;"}
+_SPECIAL = re.compile("[&<>\"']")
+"""A character :func:`escape` (with ``_QUOTES``) replaces; text without one is written as is."""
 
 
 XML = XmlCodec()
