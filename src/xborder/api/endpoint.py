@@ -8,7 +8,6 @@ import logging
 from concurrent.futures import Executor
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from xborder.api import problems
@@ -43,7 +42,7 @@ class XbsEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
-        headers = Headers(scope=scope)
+        headers, last_headers = _request_headers(scope)
         codec: Codec = JSON
         try:
             # Negotiate first, so that even a routing error is answered in the client's format.
@@ -52,7 +51,7 @@ class XbsEndpoint:
             codec = JSON if route.json_only else codec
             body = await _read_body(receive, headers, self.max_body)
             incoming = Incoming(
-                scope["method"], _url(scope, headers), route.partner_id, dict(headers), body
+                scope["method"], _url(scope, headers), route.partner_id, last_headers, body
             )
             handle = functools.partial(self._handle, route, incoming, codec, request_id)
             answer = await asyncio.get_running_loop().run_in_executor(self.executor, handle)
@@ -97,6 +96,18 @@ def _headers(media_type: str, content: bytes, extra: dict[str, str]) -> list[tup
     return headers
 
 
+def _request_headers(scope: Scope) -> tuple[dict[str, str], dict[str, str]]:
+    """The request's headers by lower-case name: the first value of each (what Starlette's
+    ``Headers.get`` answers) and the last (what ``dict(Headers)`` holds, the gate's view)."""
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        last[name] = value
+        first.setdefault(name, value)
+    return first, last
+
+
 def _raw_path(scope: Scope) -> bytes:
     raw: bytes | None = scope.get("raw_path")
     if raw is None:
@@ -104,7 +115,7 @@ def _raw_path(scope: Scope) -> bytes:
     return raw.split(b"?", 1)[0]
 
 
-def _url(scope: Scope, headers: Headers) -> str:
+def _url(scope: Scope, headers: dict[str, str]) -> str:
     """The URL as the client addressed it (scheme, Host header, raw path and query)."""
     scheme = scope.get("scheme", "http")
     host = headers.get("host") or _server_host(scope)
@@ -118,7 +129,7 @@ def _server_host(scope: Scope) -> str:
     return f"{server[0]}:{server[1]}" if server else "localhost"
 
 
-async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise problems.BodyTooLarge()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from xborder.api.codecs import JSON, XML, Codec
 from xborder.api.problems import NotAcceptable
 
@@ -25,6 +27,22 @@ def codec_for_content_type(content_type: str | None) -> Codec | None:
 
 
 def response_codec(accept: str | None, content_type: str | None) -> Codec:
+    """See :func:`_response_codec`; the answers for the short header pairs clients repeat
+    on every request are remembered."""
+    if len(accept or "") + len(content_type or "") <= _CACHED_UP_TO:
+        return _cached_response_codec(accept, content_type)
+    return _response_codec(accept, content_type)
+
+
+_CACHED_UP_TO = 256
+
+
+@lru_cache(maxsize=512)
+def _cached_response_codec(accept: str | None, content_type: str | None) -> Codec:
+    return _response_codec(accept, content_type)
+
+
+def _response_codec(accept: str | None, content_type: str | None) -> Codec:
     """The response format: from ``Accept``; when absent or a wildcard, from the request's
     ``Content-Type``; when that is absent too, JSON (D9).
 
