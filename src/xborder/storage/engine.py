@@ -9,12 +9,18 @@ and lets ``busy_timeout`` queue the writers; read-only units use a plain ``BEGIN
 steps (1, 2, 5 ... 100 ms) and retries, so when the server's threads all want to write at
 once most of them sleep while the lock is free, and throughput collapses under load (about
 200 cancels/s with 32 clients, p50 over 100 ms). Each file engine therefore also has a
-:func:`write_lock` that the write units of work of this process take first: they queue on it
-in Python, and only one of them at a time meets another process's writers in SQLite.
+:func:`write_lock` that write units of work take first: they queue on it in Python, and
+across processes on an ``flock`` of a file beside the database, which the kernel hands to
+the next waiter the moment it is released. SQLite's own lock stays the guarantee; these
+only keep its busy handler from sleeping while the lock is free. Measured with two workers
+(two runs each): p99 of a signed cancel 210-270 ms -> 110-125 ms, and 670-950 ms -> 240-420
+ms with ``synchronous=FULL``.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -30,10 +36,48 @@ READONLY = "xborder_readonly"
 
 BUSY_TIMEOUT_MS = 30_000
 
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+class WriteLock:
+    """Orders the write transactions on one SQLite file: the threads of this process on an
+    RLock, then the processes on an exclusive ``flock`` of ``<database>-writer.lock``.
+
+    Reentrant within a thread (the file lock is taken by the outermost acquire only). If the
+    lock file cannot be opened (a read-only directory), SQLite's busy handler alone orders
+    the processes, as it would without this lock.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._threads = threading.RLock()
+        self._path = f"{database}-writer.lock"
+        self._fd: int | None = None
+        self._depth = 0
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._depth == 0:
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # waits in the kernel, GIL released
+            except OSError:
+                self._close()
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._close()  # closing the descriptor releases the flock
+        self._threads.release()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
-def write_lock(engine: Engine) -> threading.RLock | None:
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: Engine) -> WriteLock | None:
     """The lock serialising this process's write transactions on an SQLite file engine, or
     None (PostgreSQL locks rows, not the database; in-memory SQLite has one connection)."""
     return _WRITE_LOCKS.get(engine)
@@ -133,7 +177,7 @@ def _sqlite_engine(
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     engine = sa.create_engine(url, **kwargs)
     if not in_memory:
-        _WRITE_LOCKS[engine] = threading.RLock()
+        _WRITE_LOCKS[engine] = WriteLock(str(make_url(url).database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -10,7 +10,6 @@ holds it: SQLAlchemy's when it has begun, else the driver's.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from xborder.services.unit_of_work import AbstractUnitOfWork
 from xborder.storage.accounts import SqlAlchemyAccountRepository
-from xborder.storage.engine import READONLY, begin_on_driver, write_lock
+from xborder.storage.engine import READONLY, WriteLock, begin_on_driver, write_lock
 from xborder.storage.operations import (
     SqlAlchemyClockOffset,
     SqlAlchemyEventLog,
@@ -55,7 +54,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._driver: Any = None  # the pool's proxy of the DBAPI connection
         self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
         self._open = False
-        self._write_lock: threading.RLock | None = None
+        self._write_lock: WriteLock | None = None
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         self._write_lock = None if self._readonly else write_lock(self._engine)
