@@ -14,6 +14,7 @@ exactly as ``Connection.execute`` raises them, so callers handle one family.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,15 +36,16 @@ class Compiled:
     binds: tuple[tuple[str, Processor], ...]  # parameters whose type converts the value
     columns: tuple[str, ...]  # result column names, in order
     results: tuple[tuple[int, Processor], ...]  # result columns whose type converts them
+    positional: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None  # from order
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.binds:
             values = dict(values)
             for name, process in self.binds:
                 values[name] = process(values[name])
-        if self.order is None:
+        if self.positional is None:
             return values
-        return tuple(values[name] for name in self.order)
+        return self.positional(values)
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         if self.results:
@@ -98,7 +100,22 @@ class Prepared:
             if process is not None:
                 results.append((index, process))
         order = tuple(compiled.positiontup) if compiled.positional else None
-        return Compiled(compiled.string, order, tuple(binds), tuple(columns), tuple(results))
+        return Compiled(compiled.string, order, tuple(binds), tuple(columns), tuple(results),
+                        _positional(order))  # fmt: skip
+
+
+def _positional(
+    order: tuple[str, ...] | None,
+) -> Callable[[Mapping[str, Any]], tuple[Any, ...]] | None:
+    """A function picking the values of ``order`` out of a mapping, as a tuple, in C."""
+    if order is None:
+        return None
+    if not order:
+        return lambda _values: ()
+    pick = operator.itemgetter(*order)
+    if len(order) == 1:
+        return lambda values: (pick(values),)
+    return pick
 
 
 class Cursor:
