@@ -44,6 +44,7 @@ class Expected:
 
 
 BAD_FORMAT = Expected(400, "INVALID_INPUT_FORMAT", "062000", "body")
+UNKNOWN_ENCODING = b'<?xml version="1.0" encoding="no-such-encoding"?><paymentrequest/>'
 TOO_LARGE = Expected(413, "INVALID_INPUT_LENGTH", "072000", "body")
 
 Content = bytes | Callable[[], Iterator[bytes]]
@@ -145,6 +146,7 @@ HOSTILE_SET = (
     Hostile("deep-json-closed", DEEP_JSON_CLOSED, JSON_TYPE, BAD_FORMAT),
     Hostile("deep-xml", DEEP_XML, XML_TYPE, BAD_FORMAT),
     Hostile("invalid-utf8", INVALID_UTF8, JSON_TYPE, BAD_FORMAT),
+    Hostile("unknown-xml-encoding", UNKNOWN_ENCODING, XML_TYPE, BAD_FORMAT),
     Hostile(
         "control-u0001",
         json_payment("CTRL-1", first_name="Jo\u0001hn"),
