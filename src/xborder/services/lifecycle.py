@@ -26,16 +26,18 @@ from xborder.domain.projects import Environment
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.unit_of_work import AbstractUnitOfWork
 
+_SANDBOX = Environment.SANDBOX.value
+
 
 def environment_of(uow: AbstractUnitOfWork, partner_id: str) -> str:
     """D13: the environment of the partner's project; an unbound partner is a sandbox one."""
     project = uow.partners.project_of(partner_id)
-    return project.environment.value if project is not None else Environment.SANDBOX.value
+    return project.environment.value if project is not None else _SANDBOX
 
 
 def uses_ledger(payment: Payment) -> bool:
     """Whether the payment's funds move through the ledger (mtf and production, D16)."""
-    return payment.environment != Environment.SANDBOX.value
+    return payment.environment != _SANDBOX
 
 
 def settlement_of(payment: Payment) -> tuple[str, int] | None:
@@ -48,8 +50,10 @@ def settlement_of(payment: Payment) -> tuple[str, int] | None:
 
 def lock_account(uow: AbstractUnitOfWork, payment: Payment, now: datetime) -> Account | None:
     """Lock the account a ledger payment draws on (creating it if needed); None otherwise."""
+    if not uses_ledger(payment):
+        return None
     settlement = settlement_of(payment)
-    if not uses_ledger(payment) or settlement is None:
+    if settlement is None:
         return None
     return uow.accounts.lock(payment.partner_id, settlement[0], now)
 
@@ -69,16 +73,15 @@ def place(
     """Decide a new payment's stage (D16): Processing when the account's queue is empty and
     available covers the settlement amount, else InsufficientBalance. Call before the payment
     is added; write the entry with :func:`record` after."""
-    if payment.status is not PaymentStatus.PENDING:
-        return None
-    account = lock_account(uow, payment, now)
+    if payment.status is not PaymentStatus.PENDING or not uses_ledger(payment):
+        return None  # a sandbox payment keeps the stage its trigger gave it (D13, D15)
     settlement = settlement_of(payment)
-    if account is None or settlement is None:
-        if uses_ledger(payment):  # unpriced: nothing to reserve, processing at once
-            _set_stage(
-                payment, PendingStage.PROCESSING, rules.expected_completion(payment.channel, now)
-            )
+    if settlement is None:  # unpriced: nothing to reserve, processing at once
+        _set_stage(
+            payment, PendingStage.PROCESSING, rules.expected_completion(payment.channel, now)
+        )
         return None
+    account = uow.accounts.lock(payment.partner_id, settlement[0], now)
     amount = settlement[1]
     covered = not uow.accounts.queue(account.account_id) and can_reserve(
         uow.accounts.totals(account.account_id), amount

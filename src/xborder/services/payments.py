@@ -148,19 +148,24 @@ def _replay(
     """D7: same payload returns the existing payment; another payload is a conflict."""
     if existing.request_fingerprint != request.fingerprint():
         raise ReferenceConflict("transaction_reference")
-    if _resubmission_settles(existing, clock.now()):
-        existing.settle(clock.now())
-        uow.payments.save(existing)
+    if _awaits_resubmission(existing):  # the clock is read only when it decides
+        now = clock.now()
+        if _resubmitted_in_window(existing, now):
+            existing.settle(now)
+            uow.payments.save(existing)
     return existing
 
 
-def _resubmission_settles(payment: Payment, now: datetime) -> bool:
-    """Sandbox 11S…501: the same request again, 10 to 30 minutes later, succeeds."""
+def _awaits_resubmission(payment: Payment) -> bool:
+    """Sandbox 11S…501: a payment left ambiguous until the same request comes again."""
     if payment.environment != "sandbox" or payment.pending_stage is not PendingStage.AMBIGUOUS:
         return False
     outcome = scenarios.outcome_for(payment.transaction_reference, _recipient(payment))
-    if outcome.flow is not scenarios.Flow.AMBIGUOUS_RESUBMIT:
-        return False
+    return outcome.flow is scenarios.Flow.AMBIGUOUS_RESUBMIT
+
+
+def _resubmitted_in_window(payment: Payment, now: datetime) -> bool:
+    """The same request again, 10 to 30 minutes later, succeeds."""
     age = now - payment.created
     return scenarios.RESUBMIT_NOT_BEFORE <= age <= scenarios.RESUBMIT_NOT_AFTER
 

@@ -35,6 +35,9 @@ _EVENT_COLUMNS = (
     "event_ref", "payment_id", "partner_id", "transaction_reference", "previous_status",
     "status", "pending_stage", "occurred_at", "error_code", "error_message",
 )  # fmt: skip
+# What json.dumps(..., separators=(",", ":")) would use, built once rather than per call.
+_REQUEST_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_QUOTE_JSON = json.JSONEncoder(separators=(",", ":"))
 _INSERT = Prepared(payments.insert(), column_keys=_COLUMNS)
 _INSERT_EVENT = Prepared(outbox.insert(), column_keys=_EVENT_COLUMNS)
 _BY_ID = Prepared(
@@ -116,7 +119,7 @@ def _row(payment: Payment, *, version: int) -> dict[str, Any]:
         partner_id=payment.partner_id,
         transaction_reference=payment.transaction_reference,
         created=payment.created,
-        request_json=json.dumps(payment.request, separators=(",", ":"), ensure_ascii=False),
+        request_json=_REQUEST_JSON.encode(payment.request),
     )
     return row
 
@@ -183,7 +186,7 @@ def _quote_json(quote: Quote | None) -> str | None:
     for name in _MONEY_FIELDS:
         money: Money = getattr(quote, name)
         data[name] = [money.to_wire(), money.currency]
-    return json.dumps(data, separators=(",", ":"))
+    return _QUOTE_JSON.encode(data)
 
 
 def _quote(text: str | None) -> Quote | None:
