@@ -14,7 +14,7 @@ from tests.lifecycle_support import bind, request
 from xborder.clock import FixedClock
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.payments import PaymentRules, create_payment, get_payment
-from xborder.storage.unit_of_work import SqlAlchemyUnitOfWork, SqlAlchemyUowFactory
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -27,20 +27,6 @@ class CountingClock(FixedClock):
     def now(self) -> datetime:
         self.reads += 1
         return super().now()
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records each time a unit of work asks for its SQLAlchemy Connection."""
-    made: list[str] = []
-    original = SqlAlchemyUnitOfWork.connection
-
-    def counting(self: SqlAlchemyUnitOfWork) -> Any:
-        made.append("connection")
-        return original(self)
-
-    monkeypatch.setattr(SqlAlchemyUnitOfWork, "connection", counting)
-    return made
 
 
 def _create(db: Engine, clock: FixedClock, partner: str, reference: str) -> Any:
@@ -68,9 +54,14 @@ def test_a_sandbox_create_never_makes_a_connection(
 
 def test_a_ledger_create_still_locks_its_account(db: Engine, connections: list[str]) -> None:
     bind(db, "LEDGER1", "mtf")
+    connections.clear()
     payment = _create(db, FixedClock(NOW), "LEDGER1", "LEDGER-REF-1")
     assert payment.pending_stage is PendingStage.INSUFFICIENT_BALANCE  # D16: nothing funded
-    assert connections  # the accounts repository ran
+    assert connections == []  # the account repository runs on the cursor too
+    with SqlAlchemyUowFactory(db)(readonly=True) as uow:
+        account = uow.accounts.find("LEDGER1", "USD")
+        assert account is not None  # locked, so created
+        assert [q.payment_id for q in uow.accounts.queue(account.account_id)] == [payment.id]
 
 
 def test_the_answer_is_the_payment_as_created(db: Engine) -> None:

@@ -5,10 +5,15 @@ cached on the account row. The account row is the lock: :meth:`lock` creates it 
 (``INSERT ... ON CONFLICT DO NOTHING``, so two creators never clash) and then reads it
 ``FOR UPDATE`` on PostgreSQL. SQLite write transactions start with ``BEGIN IMMEDIATE`` and
 are serialised already.
+
+Creating and cancelling a ledger payment runs the lock, queue, totals, held and entry
+statements, so those are prepared once and run on the driver cursor
+(:mod:`xborder.storage.prepared`); listing a partner's accounts goes through the Connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,30 +24,101 @@ from sqlalchemy.dialects import postgresql, sqlite
 from xborder.domain.ledger import Account, EntryKind, Totals, new_account_id
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.ports import QueuedPayment
+from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import accounts, ledger_entries, payments, queue_entries
+
+_ACCOUNT_COLUMNS = ("account_id", "partner_id", "currency", "threshold_minor", "created", "version")
+_INSERT_ACCOUNT = {
+    "postgresql": Prepared(
+        postgresql.insert(accounts).on_conflict_do_nothing(), column_keys=_ACCOUNT_COLUMNS
+    ),
+    "sqlite": Prepared(
+        sqlite.insert(accounts).on_conflict_do_nothing(), column_keys=_ACCOUNT_COLUMNS
+    ),
+}
+_BY_PARTNER_CONDITION = sa.and_(
+    accounts.c.partner_id == sa.bindparam("partner"),
+    accounts.c.currency == sa.bindparam("currency"),
+)
+_BY_PARTNER = Prepared(accounts.select().where(_BY_PARTNER_CONDITION))
+_LOCK = Prepared(accounts.select().where(_BY_PARTNER_CONDITION).with_for_update())
+_BY_ID = Prepared(
+    accounts.select().where(
+        accounts.c.partner_id == sa.bindparam("partner"),
+        accounts.c.account_id == sa.bindparam("account"),
+    )
+)
+_ENTRY_COLUMNS = ("account_id", "payment_id", "kind", "amount", "created")
+_INSERT_ENTRY = Prepared(ledger_entries.insert(), column_keys=_ENTRY_COLUMNS)
+_BUMP_VERSION = Prepared(
+    accounts.update()
+    .where(accounts.c.account_id == sa.bindparam("account"))
+    .values(version=accounts.c.version + sa.literal_column("1", sa.Integer()))
+)
+_ENQUEUE = Prepared(queue_entries.insert(), column_keys=("account_id", "payment_id", "amount"))
+_QUEUE = Prepared(
+    sa.select(queue_entries.c.payment_id, queue_entries.c.amount)
+    .join(payments, payments.c.id == queue_entries.c.payment_id)
+    .where(
+        queue_entries.c.account_id == sa.bindparam("account"),
+        payments.c.status == sa.bindparam("status"),
+        payments.c.pending_stage == sa.bindparam("stage"),
+    )
+    .order_by(queue_entries.c.id)
+)
+_QUEUED = {
+    "status": PaymentStatus.PENDING.value,
+    "stage": PendingStage.INSUFFICIENT_BALANCE.value,
+}
+
+
+def _sum(condition: sa.ColumnElement[bool]) -> Prepared:
+    return Prepared(
+        sa.select(ledger_entries.c.kind, sa.func.sum(ledger_entries.c.amount).label("total"))
+        .where(condition)
+        .group_by(ledger_entries.c.kind)
+    )
+
+
+_TOTALS = _sum(ledger_entries.c.account_id == sa.bindparam("account"))
+_TOTALS_SINCE = _sum(
+    sa.and_(
+        ledger_entries.c.account_id == sa.bindparam("account"),
+        ledger_entries.c.created >= sa.bindparam("since", type_=ledger_entries.c.created.type),
+    )
+)
+_HELD = _sum(ledger_entries.c.payment_id == sa.bindparam("payment"))
 
 
 class SqlAlchemyAccountRepository:
     """Implements :class:`xborder.services.ports.AccountRepository`."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection], cursor: Cursor) -> None:
+        self._connection = connection  # made on first use: the hot methods need only the cursor
+        self._cursor = cursor
 
     def lock(self, partner_id: str, currency: str, now: datetime) -> Account:
-        self._connection.execute(_insert_account(self._connection, partner_id, currency, now))
-        query = _by_partner(partner_id, currency).with_for_update()
-        row = self._connection.execute(query).mappings().one()
+        values = {
+            "account_id": new_account_id(),
+            "partner_id": partner_id,
+            "currency": currency,
+            "threshold_minor": 0,
+            "created": now,
+            "version": 0,
+        }
+        dialect = "postgresql" if self._cursor.dialect_name == "postgresql" else "sqlite"
+        self._cursor.rowcount(_INSERT_ACCOUNT[dialect], values)
+        row = self._cursor.first(_LOCK, {"partner": partner_id, "currency": currency})
+        if row is None:  # as Result.one(): the insert above guarantees the row
+            raise sa.exc.NoResultFound("No row was found when one was required")
         return _account(row)
 
     def find(self, partner_id: str, currency: str) -> Account | None:
-        row = self._connection.execute(_by_partner(partner_id, currency)).mappings().first()
+        row = self._cursor.first(_BY_PARTNER, {"partner": partner_id, "currency": currency})
         return _account(row) if row is not None else None
 
     def get(self, partner_id: str, account_id: str) -> Account | None:
-        query = accounts.select().where(
-            accounts.c.partner_id == partner_id, accounts.c.account_id == account_id
-        )
-        row = self._connection.execute(query).mappings().first()
+        row = self._cursor.first(_BY_ID, {"partner": partner_id, "account": account_id})
         return _account(row) if row is not None else None
 
     def all(self, partner_id: str) -> list[Account]:
@@ -51,16 +127,15 @@ class SqlAlchemyAccountRepository:
             .where(accounts.c.partner_id == partner_id)
             .order_by(accounts.c.created, accounts.c.currency)
         )
-        return [_account(row) for row in self._connection.execute(query).mappings()]
+        return [_account(row) for row in self._connection().execute(query).mappings()]
 
     def totals(self, account_id: str, since: datetime | None = None) -> Totals:
-        condition = ledger_entries.c.account_id == account_id
-        if since is not None:
-            condition = sa.and_(condition, ledger_entries.c.created >= since)
-        return self._sum(condition)
+        if since is None:
+            return self._totals(_TOTALS, {"account": account_id})
+        return self._totals(_TOTALS_SINCE, {"account": account_id, "since": since})
 
     def held(self, payment_id: str) -> Totals:
-        return self._sum(ledger_entries.c.payment_id == payment_id)
+        return self._totals(_HELD, {"payment": payment_id})
 
     def add_entry(
         self, account_id: str, kind: EntryKind, amount: int, payment_id: str | None, now: datetime
@@ -72,61 +147,21 @@ class SqlAlchemyAccountRepository:
             "amount": amount,
             "created": now,
         }
-        self._connection.execute(ledger_entries.insert().values(**values))
-        self._connection.execute(
-            accounts.update()
-            .where(accounts.c.account_id == account_id)
-            .values(version=accounts.c.version + 1)
-        )
+        self._cursor.rowcount(_INSERT_ENTRY, values)
+        self._cursor.rowcount(_BUMP_VERSION, {"account": account_id})
 
     def enqueue(self, account_id: str, payment_id: str, amount: int) -> None:
         values = {"account_id": account_id, "payment_id": payment_id, "amount": amount}
-        self._connection.execute(queue_entries.insert().values(**values))
+        self._cursor.rowcount(_ENQUEUE, values)
 
     def queue(self, account_id: str) -> list[QueuedPayment]:
-        query = (
-            sa.select(queue_entries.c.payment_id, queue_entries.c.amount)
-            .join(payments, payments.c.id == queue_entries.c.payment_id)
-            .where(
-                queue_entries.c.account_id == account_id,
-                payments.c.status == PaymentStatus.PENDING.value,
-                payments.c.pending_stage == PendingStage.INSUFFICIENT_BALANCE.value,
-            )
-            .order_by(queue_entries.c.id)
-        )
-        return [QueuedPayment(r.payment_id, r.amount) for r in self._connection.execute(query)]
+        rows = self._cursor.all(_QUEUE, {**_QUEUED, "account": account_id})
+        return [QueuedPayment(row["payment_id"], row["amount"]) for row in rows]
 
-    def _sum(self, condition: sa.ColumnElement[bool]) -> Totals:
-        query = (
-            sa.select(ledger_entries.c.kind, sa.func.sum(ledger_entries.c.amount))
-            .where(condition)
-            .group_by(ledger_entries.c.kind)
-        )
-        rows = self._connection.execute(query).all()
-        return Totals.of((EntryKind(kind), int(total)) for kind, total in rows)
+    def _totals(self, prepared: Prepared, values: Mapping[str, Any]) -> Totals:
+        rows = self._cursor.all(prepared, values)
+        return Totals.of((EntryKind(row["kind"]), int(row["total"])) for row in rows)
 
 
-def _by_partner(partner_id: str, currency: str) -> sa.Select[Any]:
-    return accounts.select().where(
-        accounts.c.partner_id == partner_id, accounts.c.currency == currency
-    )
-
-
-def _insert_account(
-    connection: Connection, partner_id: str, currency: str, now: datetime
-) -> sa.Executable:
-    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert
-    values = {
-        "account_id": new_account_id(),
-        "partner_id": partner_id,
-        "currency": currency,
-        "threshold_minor": 0,
-        "created": now,
-        "version": 0,
-    }
-    statement: sa.Executable = insert(accounts).values(**values).on_conflict_do_nothing()
-    return statement
-
-
-def _account(row: sa.RowMapping) -> Account:
+def _account(row: Mapping[str, Any] | sa.RowMapping) -> Account:
     return Account(row["account_id"], row["partner_id"], row["currency"], row["threshold_minor"])

@@ -163,6 +163,16 @@ class Cursor:
             cursor.close()
         return None if raw is None else prepared.compiled(self._dialect).row(raw)
 
+    def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row the statement returns, by column name."""
+        cursor = self.execute(prepared, values)
+        try:
+            raw_rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        compiled = prepared.compiled(self._dialect)
+        return [compiled.row(raw) for raw in raw_rows]
+
     def rowcount(self, prepared: Prepared, values: Mapping[str, Any]) -> int:
         cursor = self.execute(prepared, values)
         try:

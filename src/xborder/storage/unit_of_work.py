@@ -1,10 +1,10 @@
 """SqlAlchemyUnitOfWork: one connection, one transaction, the repositories over it.
 
 The transaction is opened on the driver connection (:func:`begin_on_driver`) and the hot
-repositories (payments, projects, partners, nonces) run prepared statements on it directly
-(:mod:`xborder.storage.prepared`); the others go through a SQLAlchemy ``Connection`` over
-the same driver connection, made only when one of them is used, whose autobegin then joins
-the transaction already open. Commit and rollback go to whichever
+repositories (payments, projects, partners, nonces, accounts) run prepared statements on it
+directly (:mod:`xborder.storage.prepared`); the others go through a SQLAlchemy
+``Connection`` over the same driver connection, made only when one of them is used, whose
+autobegin then joins the transaction already open. Commit and rollback go to whichever
 holds it: SQLAlchemy's when it has begun, else the driver's.
 """
 
@@ -37,7 +37,6 @@ from xborder.storage.webhooks import SqlAlchemyWebhookStore
 # Repositories that run through SQLAlchemy's Connection, made on first use: a signed request
 # never touches them, and making the Connection costs more than its statements on the driver.
 _COLD: dict[str, Callable[[Connection], object]] = {
-    "accounts": SqlAlchemyAccountRepository,
     "schedule": SqlAlchemySchedule,
     "events": SqlAlchemyEventLog,
     "clock_offset": SqlAlchemyClockOffset,
@@ -81,6 +80,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.projects = SqlAlchemyProjectRepository(self.connection, cursor)
         self.partners = SqlAlchemyPartnerRepository(self.connection, cursor)
         self.nonces = SqlAlchemyNonceRepository(self.connection, cursor)
+        self.accounts = SqlAlchemyAccountRepository(self.connection, cursor)
         return self
 
     def connection(self) -> Connection:
