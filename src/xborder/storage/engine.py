@@ -49,29 +49,33 @@ class WriteLock:
     def __init__(self, database: str) -> None:
         self._threads = threading.RLock()
         self._path = f"{database}-writer.lock"
-        self._fd: int | None = None
+        self._fd: int | None = None  # opened at first use, closed with this object
+        self._locked = False
         self._depth = 0
 
     def acquire(self) -> None:
         self._threads.acquire()
         if self._depth == 0:
             try:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)  # waits in the kernel, GIL released
+                fcntl.flock(self._file(), fcntl.LOCK_EX)  # waits in the kernel, GIL released
+                self._locked = True
             except OSError:
-                self._close()
+                pass  # no lock file: SQLite's busy handler orders the processes
         self._depth += 1
 
     def release(self) -> None:
         self._depth -= 1
-        if self._depth == 0:
-            self._close()  # closing the descriptor releases the flock
+        if self._depth == 0 and self._locked:
+            self._locked = False
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
         self._threads.release()
 
-    def _close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    def _file(self) -> int:
+        if self._fd is None:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = fd
+            weakref.finalize(self, os.close, fd)
+        return self._fd
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
