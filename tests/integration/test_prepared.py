@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from xborder.storage.prepared import Cursor, Prepared
+from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import nonces, projects
 
 WHEN = datetime(2026, 11, 26, 17, 30, 0, tzinfo=UTC)  # no microseconds: the format must keep them
@@ -68,3 +68,15 @@ def test_an_unnamed_column_is_refused_when_compiled(db: Engine) -> None:
 def test_a_statement_is_compiled_once_per_dialect(db: Engine) -> None:
     assert _SELECT.compiled(db.dialect) is _SELECT.compiled(db.dialect)
     assert "consumer_key" in _SELECT.compiled(db.dialect).columns
+
+
+def test_insert_or_ignore_inserts_once_and_then_returns_nothing(db: Engine) -> None:
+    record = insert_or_ignore(
+        nonces, column_keys=("consumer_key", "nonce", "timestamp"), returning=(nonces.c.nonce,)
+    )
+    values = {"consumer_key": "k", "nonce": "n", "timestamp": 1}
+    with db.begin() as connection:
+        cursor = Cursor(connection.connection.dbapi_connection, db.dialect)
+        assert cursor.first(record, values) == {"nonce": "n"}
+        assert cursor.first(record, values) is None  # no error, and the transaction goes on
+        assert cursor.first(_COUNT, {}) == {"n": 1}

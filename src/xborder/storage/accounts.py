@@ -19,23 +19,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from xborder.domain.ledger import Account, EntryKind, Totals, new_account_id
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.ports import QueuedPayment
-from xborder.storage.prepared import Cursor, Prepared
+from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import accounts, ledger_entries, payments, queue_entries
 
 _ACCOUNT_COLUMNS = ("account_id", "partner_id", "currency", "threshold_minor", "created", "version")
-_INSERT_ACCOUNT = {
-    "postgresql": Prepared(
-        postgresql.insert(accounts).on_conflict_do_nothing(), column_keys=_ACCOUNT_COLUMNS
-    ),
-    "sqlite": Prepared(
-        sqlite.insert(accounts).on_conflict_do_nothing(), column_keys=_ACCOUNT_COLUMNS
-    ),
-}
+_INSERT_ACCOUNT = insert_or_ignore(accounts, column_keys=_ACCOUNT_COLUMNS)
 _BY_PARTNER_CONDITION = sa.and_(
     accounts.c.partner_id == sa.bindparam("partner"),
     accounts.c.currency == sa.bindparam("currency"),
@@ -106,8 +98,7 @@ class SqlAlchemyAccountRepository:
             "created": now,
             "version": 0,
         }
-        dialect = "postgresql" if self._cursor.dialect_name == "postgresql" else "sqlite"
-        self._cursor.rowcount(_INSERT_ACCOUNT[dialect], values)
+        self._cursor.rowcount(_INSERT_ACCOUNT, values)
         row = self._cursor.first(_LOCK, {"partner": partner_id, "currency": currency})
         if row is None:  # as Result.one(): the insert above guarantees the row
             raise sa.exc.NoResultFound("No row was found when one was required")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
@@ -32,11 +33,10 @@ class Compiled:
     """One statement compiled for one dialect."""
 
     sql: str
-    order: tuple[str, ...] | None  # positional parameter names, or None for named styles
     binds: tuple[tuple[str, Processor], ...]  # parameters whose type converts the value
     columns: tuple[str, ...]  # result column names, in order
     results: tuple[tuple[int, Processor], ...]  # result columns whose type converts them
-    positional: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None  # from order
+    positional: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # None: named style
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.binds:
@@ -59,13 +59,21 @@ class Prepared:
     """A Core statement, compiled lazily for each dialect it meets.
 
     Args:
-        statement: an INSERT, UPDATE, DELETE or SELECT without expanding (IN) parameters.
+        statement: an INSERT, UPDATE, DELETE or SELECT without expanding (IN) parameters;
+            or one such statement per dialect name, for constructs that differ (see
+            :func:`insert_or_ignore`).
         column_keys: for INSERT and UPDATE, the columns given values (as ``execute`` would
             infer from its parameters); the others are left out of the statement.
     """
 
-    def __init__(self, statement: Executable, *, column_keys: Sequence[str] | None = None):
-        self._statement = statement
+    def __init__(
+        self,
+        statement: Executable | Mapping[str, Executable],
+        *,
+        column_keys: Sequence[str] | None = None,
+    ):
+        # by dialect name; "" stands for every dialect
+        self._statements = dict(statement) if isinstance(statement, Mapping) else {"": statement}
         self._column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[tuple[str, str], Compiled] = {}
         self._lock = threading.Lock()
@@ -79,10 +87,11 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect) -> Compiled:
+        statement = self._statement_for(dialect)
         kwargs: dict[str, Any] = {}
         if self._column_keys is not None:
             kwargs["column_keys"] = self._column_keys
-        compiled = self._statement.compile(dialect=dialect, **kwargs)  # type: ignore[attr-defined]
+        compiled = statement.compile(dialect=dialect, **kwargs)  # type: ignore[attr-defined]
         binds = []
         for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -91,7 +100,7 @@ class Prepared:
         columns: list[str] = []
         results: list[tuple[int, Processor]] = []
         # a SELECT's columns, or the RETURNING columns of an INSERT/UPDATE/DELETE
-        exported = getattr(self._statement, "exported_columns", ())
+        exported = getattr(statement, "exported_columns", ())
         for index, column in enumerate(exported):
             if not column.key:
                 raise ValueError(f"label every selected expression: {column!r} has no name")
@@ -100,8 +109,29 @@ class Prepared:
             if process is not None:
                 results.append((index, process))
         order = tuple(compiled.positiontup) if compiled.positional else None
-        return Compiled(compiled.string, order, tuple(binds), tuple(columns), tuple(results),
+        return Compiled(compiled.string, tuple(binds), tuple(columns), tuple(results),
                         _positional(order))  # fmt: skip
+
+    def _statement_for(self, dialect: Dialect) -> Executable:
+        statement = self._statements.get(dialect.name)
+        if statement is None:
+            statement = self._statements.get("")
+        if statement is None:
+            raise ValueError(f"no statement for the {dialect.name} dialect")
+        return statement
+
+
+def insert_or_ignore(
+    table: sa.Table, *, column_keys: Sequence[str], returning: Sequence[sa.Column[Any]] = ()
+) -> Prepared:
+    """``INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]`` in PostgreSQL's and SQLite's own
+    constructs: a row that exists already is an ordinary "nothing inserted", never an error
+    that aborts the transaction."""
+    statements: dict[str, Executable] = {}
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+        statement = insert(table).on_conflict_do_nothing()
+        statements[name] = statement.returning(*returning) if returning else statement
+    return Prepared(statements, column_keys=column_keys)
 
 
 def _positional(
@@ -125,7 +155,6 @@ class Cursor:
         self._connection = dbapi_connection
         self._dialect = dialect
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
-        self.dialect_name: str = dialect.name
 
     def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the DBAPI cursor (``rowcount``, ``fetchone``)."""

@@ -13,12 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from xborder.domain.projects import Environment, PartnerBinding, Project
 from xborder.services.unit_of_work import ConflictError
-from xborder.storage.prepared import Cursor, Prepared
+from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import nonces, partners, projects
 
 # The statements every signed request runs, prepared once and run on the driver cursor
@@ -31,17 +30,9 @@ _PROJECT_OF = Prepared(
     .join(partners, partners.c.consumer_key == projects.c.consumer_key)
     .where(partners.c.partner_id == sa.bindparam("partner_id"))
 )
-_NONCE_COLUMNS = ("consumer_key", "nonce", "timestamp")
-_RECORD_NONCE = {
-    "postgresql": Prepared(
-        postgresql.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
-        column_keys=_NONCE_COLUMNS,
-    ),
-    "sqlite": Prepared(
-        sqlite.insert(nonces).on_conflict_do_nothing().returning(nonces.c.nonce),
-        column_keys=_NONCE_COLUMNS,
-    ),
-}
+_RECORD_NONCE = insert_or_ignore(
+    nonces, column_keys=("consumer_key", "nonce", "timestamp"), returning=(nonces.c.nonce,)
+)
 
 
 class SqlAlchemyProjectRepository:
@@ -118,8 +109,7 @@ class SqlAlchemyNonceRepository:
 
     def record(self, consumer_key: str, nonce: str, timestamp: int) -> bool:
         values = {"consumer_key": consumer_key, "nonce": nonce, "timestamp": timestamp}
-        statement = _RECORD_NONCE[self._cursor.dialect_name]
-        return self._cursor.first(statement, values) is not None
+        return self._cursor.first(_RECORD_NONCE, values) is not None
 
     def purge(self, before: int) -> int:
         result = self._connection().execute(nonces.delete().where(nonces.c.timestamp < before))
