@@ -32,3 +32,16 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+class Instant:
+    """One instant, read once and handed down: every timestamp a change writes is this one
+    (D22). A request reads its clock before its transaction and runs its use case on this."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now

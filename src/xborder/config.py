@@ -33,7 +33,7 @@ class Settings:
     database_url: str | None = None
     workers: int = 1
     pool_size: int = 8
-    request_threads: int | None = None  # per worker; None: 2 on SQLite, pool_size on PostgreSQL
+    request_threads: int | None = None  # PostgreSQL reader threads per worker; None: pool_size
     sqlite_synchronous: str = "NORMAL"
     non_cancellable_providers: frozenset[str] = DEFAULT_NON_CANCELLABLE_PROVIDERS
     access_log: bool = True

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 import sys
+import threading
 from datetime import UTC, datetime
+from typing import TextIO
 
 ACCESS_FIELDS = "xborder_access"
 """The log record attribute carrying an access-log line's fields (``xborder.api.access_log``)."""
@@ -30,10 +34,61 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"), default=str)
 
 
+class LineWriter(logging.Handler):
+    """Formats each record once, on the thread that logs it, and hands the line to a writer
+    thread that writes whatever has queued up in one call: logging a request never waits
+    on the terminal, pipe or file behind the stream. Lines still queued are written at exit."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="xborder-log", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.put(self.format(record))
+        except Exception:  # noqa: BLE001 - logging never breaks the caller
+            self.handleError(record)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._lines.put(None)
+            self._thread.join(timeout=5)
+        super().close()
+
+    def _write(self) -> None:
+        while True:
+            line = self._lines.get()
+            batch: list[str] = []
+            while line is not None:
+                batch.append(line)
+                try:
+                    line = self._lines.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._flush(batch)
+            if line is None:
+                return
+
+    def _flush(self, batch: list[str]) -> None:
+        try:
+            self._stream.write("\n".join(batch) + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):  # the stream is gone (closed at shutdown)
+            pass
+
+
 def configure_logging(level: str = "info") -> None:
-    """Send xborder's and the server's logs to stderr as JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send xborder's and the server's logs to stderr as JSON lines (see :class:`LineWriter`)."""
+    handler = LineWriter(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
+    for old in root.handlers:
+        if isinstance(old, LineWriter):
+            old.close()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from xborder.storage.unit_of_work import SqlAlchemyUnitOfWork
+from xborder.storage.transaction import Transaction
 
 
 @pytest.fixture
@@ -24,11 +24,11 @@ def db(engine: Engine) -> Engine:
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each time a unit of work asks for its SQLAlchemy Connection."""
     made: list[str] = []
-    original = SqlAlchemyUnitOfWork.connection
+    original = Transaction.connection
 
-    def counting(self: SqlAlchemyUnitOfWork) -> Any:
+    def counting(self: Transaction) -> Any:
         made.append("connection")
         return original(self)
 
-    monkeypatch.setattr(SqlAlchemyUnitOfWork, "connection", counting)
+    monkeypatch.setattr(Transaction, "connection", counting)
     return made

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from xborder.storage.engine import ALIVE_BYPASS_SECONDS, make_engine
-from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+from xborder.storage.transaction import Transaction
 
 pytestmark = pytest.mark.postgres
 
@@ -23,8 +23,12 @@ def pooled(postgres_session_engine: Engine) -> Engine:
 
 
 def _backend_pid(engine: Engine) -> int:
-    with SqlAlchemyUowFactory(engine)() as uow:
-        return int(uow.connection().execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+    transaction = Transaction(engine)
+    try:
+        pid = transaction.connection().execute(sa.text("SELECT pg_backend_pid()"))
+        return int(pid.scalar_one())
+    finally:
+        transaction.close()
 
 
 def _terminate(admin: Engine, pid: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,9 +13,9 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Route
 
-from xborder.api.access_log import AccessLogMiddleware
+from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
 from xborder.api.operations import (
@@ -29,7 +28,7 @@ from xborder.api.operations import (
 )
 from xborder.api.routes import Services
 from xborder.api.security_gate import gate_for
-from xborder.api.unsigned import announce_unsigned_mode
+from xborder.api.unsigned import WARNING, announce_unsigned_mode
 from xborder.clock import Clock
 from xborder.config import Settings
 from xborder.domain.model import CancelPolicy
@@ -37,7 +36,9 @@ from xborder.logs import configure_logging
 from xborder.services.payments import PaymentRules
 from xborder.storage.checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 from xborder.storage.engine import is_sqlite_file, make_engine
+from xborder.storage.reader import Reader
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+from xborder.storage.writer import Writer
 
 log = logging.getLogger("xborder")
 
@@ -56,7 +57,7 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     gate: Gate | None = None,
-) -> Starlette:
+) -> XborderApp:
     """Build the xborder ASGI app.
 
     Args:
@@ -76,8 +77,15 @@ def create_app(
         clock=clock or clock_for(settings, engine),  # D17
         rules=rules_from(settings),
     )
-    executor = ThreadPoolExecutor(request_threads(settings), thread_name_prefix="xborder-request")
-    endpoint = XbsEndpoint(services, gate or gate_for(settings, services.uow_factory), executor)
+    writer = Writer(engine)
+    reader = Reader(engine, threads=reader_threads(settings))
+    endpoint = XbsEndpoint(
+        services,
+        gate or gate_for(settings, services.uow_factory),
+        writer,
+        reader,
+        headers=() if settings.auth else ((b"warning", WARNING.encode("latin-1")),),
+    )
 
     async def health(_request: Request) -> Response:
         try:
@@ -103,24 +111,21 @@ def create_app(
         yield
         for thread in reversed(threads):
             thread.stop()
-        executor.shutdown(wait=True)
+        writer.close()
+        reader.close()
         if clock is None:
             close_clock(services.clock)  # the controllable clock's own pool
         if owned:
             engine.dispose()
 
-    app = Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            *admin_routes(settings, services),  # D17
-            Mount("/", app=endpoint),
-        ],
-        lifespan=lifespan,
-    )
-    if settings.access_log:
-        app.add_middleware(AccessLogMiddleware)
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        *admin_routes(settings, services),  # D17
+    ]
+    others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:
-        announce_unsigned_mode(app)
+        announce_unsigned_mode(others)
+    app = XborderApp(endpoint, others, routes, access_log=settings.access_log)
     app.state.engine = engine
     app.state.services = services
     return app
@@ -135,18 +140,13 @@ def _server_engine(settings: Settings) -> Engine:
     )
 
 
-def request_threads(settings: Settings) -> int:
-    """Threads per worker process that run request handlers.
-
-    Each handler is Python (one at a time under the GIL) around short database calls, so a
-    few threads keep the process busy; more only contend. On SQLite, whose writers go one
-    at a time anyway, two (measured: the 40 threads of Starlette's default pool cost 11-14 %
-    more CPU per request and 1.5 times the p99); on PostgreSQL, as many as the pool has
-    connections, since each may wait on the network. ``XBORDER_REQUEST_THREADS`` overrides.
-    """
+def reader_threads(settings: Settings) -> int:
+    """Threads per worker process that run PostgreSQL reads (SQLite reads run on the event
+    loop): the pool's connections but two, which the writer's thread and the background
+    threads (scheduler, push sender, health) use. ``XBORDER_REQUEST_THREADS`` overrides."""
     if settings.request_threads is not None:
         return settings.request_threads
-    return 2 if settings.effective_database_url.startswith("sqlite") else settings.pool_size
+    return max(1, settings.pool_size - 2)
 
 
 def _ping(engine: Engine) -> None:

@@ -1,11 +1,26 @@
-"""The ASGI endpoint that serves every XBS path: read, gate, decode, run, encode, answer."""
+"""The ASGI endpoint that serves every XBS path: read, gate, decode, run, encode, answer.
+
+A request is one transaction (issue 12). Its path, from the socket to the commit:
+
+1. ``__call__``: negotiate the answer's format, route the raw path, read the body;
+2. :meth:`Gate.admit`: verify the credentials against the cached registry, decrypt (no I/O);
+3. the request's *unit* goes to the writer (:mod:`xborder.storage.writer`), which commits it
+   with the others of its group; a read without bookkeeping (an unsigned retrieve) runs in a
+   read transaction of its own instead, never waiting for the writer;
+4. in the unit, :meth:`Gate.record` (registry still current, nonce recorded), then the body
+   is decoded and the use case runs on the unit's savepoints; a refusal from here on is the
+   unit's *answer*, so the nonce stays consumed;
+5. after the commit, the document is encoded, sealed (JWE) and sent.
+
+On SQLite all of it runs on the event loop (its transactions take microseconds); on
+PostgreSQL the writer's thread and a few reader threads wait on the network instead.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import functools
 import logging
-from concurrent.futures import Executor
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -13,15 +28,26 @@ from starlette.types import Receive, Scope, Send
 from xborder.api import problems
 from xborder.api.codecs import JSON, Codec
 from xborder.api.errors import envelope, render_error
-from xborder.api.gate import Gate, Incoming
+from xborder.api.gate import Admitted, Gate, Incoming
 from xborder.api.negotiation import codec_for_content_type, response_codec
 from xborder.api.routes import Route, Services, decode_body, match, new_request_id, run
+from xborder.clock import Instant
 from xborder.config import MAX_BODY_BYTES
 from xborder.errors import XborderError
+from xborder.services.payments import UowFactory
+from xborder.services.registry import StaleRegistry
+from xborder.storage.reader import Reader
+from xborder.storage.writer import Writer
 
 log = logging.getLogger("xborder.api")
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+READS = frozenset({"get", "find", "accounts", "account"})
+"""Endpoints that change nothing: without a nonce to record they skip the writer."""
+
+ADMISSIONS = 3
+"""How often a request is admitted again when the registry changed under it."""
 
 
 class XbsEndpoint:
@@ -31,13 +57,17 @@ class XbsEndpoint:
         self,
         services: Services,
         gate: Gate,
-        executor: Executor,
+        writer: Writer,
+        reader: Reader,
         *,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.services = services
+        self.headers = list(headers)  # on every answer (the unsigned-mode warning)
         self.gate = gate
-        self.executor = executor  # the few threads that run handlers (see api.app)
+        self.writer = writer
+        self.reader = reader
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,28 +83,56 @@ class XbsEndpoint:
             incoming = Incoming(
                 scope["method"], _url(scope, headers), route.partner_id, last_headers, body
             )
-            handle = functools.partial(self._handle, route, incoming, codec, request_id)
-            answer = await asyncio.get_running_loop().run_in_executor(self.executor, handle)
+            answer = await self._serve(route, incoming, codec, request_id)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
             answer = _error_answer(exc, codec, request_id)
         status, response_headers, content = answer
+        if self.headers:
+            response_headers += self.headers
         scope.setdefault("state", {})["request_id"] = request_id
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
 
-    def _handle(self, route: Route, incoming: Incoming, codec: Codec, request_id: str) -> Answer:
-        try:
+    async def _serve(
+        self, route: Route, incoming: Incoming, codec: Codec, request_id: str
+    ) -> Answer:
+        for attempt in range(1, ADMISSIONS + 1):
             admitted = self.gate.admit(incoming)
-            payload = decode_body(
-                route, admitted.body, codec_for_content_type(admitted.content_type)
-            )
-            document = run(route, payload, self.services)
-            content, extra = self.gate.seal(
-                admitted.caller, codec.encode(document), codec.media_type
-            )
-        except Exception as exc:  # noqa: BLE001 - rendered by the one error table
-            return _error_answer(exc, codec, request_id)
-        return 200, _headers(codec.media_type, content, extra), content
+            services = dataclasses.replace(self.services, clock=Instant(self.services.clock.now()))
+            unit = functools.partial(_unit, self.gate, route, admitted, services)
+            try:
+                if admitted.nonce is None and route.name in READS:
+                    result = await self.reader.run(unit)
+                else:
+                    result = await self.writer.run(unit)
+            except StaleRegistry:
+                if attempt == ADMISSIONS:
+                    raise
+                continue  # decide again on the registry as it is now
+            self.gate.settle(admitted)
+            if isinstance(result, BaseException):
+                return _error_answer(result, codec, request_id)
+            content, extra = self.gate.seal(admitted.caller, codec.encode(result), codec.media_type)
+            return 200, _headers(codec.media_type, content, extra), content
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _unit(
+    gate: Gate, route: Route, admitted: Admitted, services: Services, factory: UowFactory
+) -> dict[str, Any] | XborderError:
+    """The request's work inside its transaction: bookkeeping first, then the use case.
+
+    A refusal after the gate is returned, not raised, so that the writer keeps what the
+    bookkeeping recorded (the nonce) and commits it with the rest of the group.
+    """
+    with factory(readonly=admitted.nonce is None) as uow:
+        gate.record(uow, admitted)
+        uow.commit()
+    try:
+        payload = decode_body(route, admitted.body, codec_for_content_type(admitted.content_type))
+        return run(route, payload, dataclasses.replace(services, uow_factory=factory))
+    except XborderError as exc:
+        return exc
 
 
 def _error_answer(exc: BaseException, codec: Codec, request_id: str) -> Answer:

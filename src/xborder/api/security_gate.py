@@ -8,7 +8,8 @@ For every XBS request, before its body is parsed:
    over the URL the client addressed (:mod:`xborder.api.addressing`) must verify (403
    ``AUTHENTICATION_FAILED``);
 4. the project must be entitled to the partner (D13, 401) and the nonce must be new
-   (:class:`xborder.services.nonces.NonceGuard`, 401);
+   (:class:`xborder.services.nonces.NonceGuard`, 401): recorded inside the request's own
+   transaction (:meth:`SignedGate.record`), beside its state change;
 5. with ``x-encrypted: true`` the body is decrypted (:mod:`xborder.api.payload_encryption`)
    and the success answer is encrypted back to the project's client-encryption certificate.
 
@@ -34,7 +35,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from xborder.api.addressing import Addressing
-from xborder.api.gate import Admitted, Caller, Incoming
+from xborder.api.gate import Admitted, Caller, Incoming, Nonce
 from xborder.api.payload_encryption import (
     EncryptionNotSetUp,
     open_payload,
@@ -42,14 +43,15 @@ from xborder.api.payload_encryption import (
     wants_encryption,
 )
 from xborder.config import Settings
-from xborder.domain.projects import Project, reaches_sandbox
+from xborder.domain.projects import Project, is_entitled, reaches_sandbox
 from xborder.security import oauth1
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
 from xborder.security.keys import load_certificate, rsa_public_key
 from xborder.security.keystore import LiveKeyring, ServerKeyStore
-from xborder.services import projects
 from xborder.services.nonces import NonceGuard
 from xborder.services.payments import UowFactory
+from xborder.services.registry import RegistryCache
+from xborder.services.unit_of_work import AbstractUnitOfWork
 
 log = logging.getLogger("xborder.security")
 
@@ -75,7 +77,7 @@ class SignedGate:
         tolerance: int = oauth1.DEFAULT_TOLERANCE,
         now: Callable[[], float] = time.time,
     ) -> None:
-        self._uow_factory = uow_factory
+        self._registry = RegistryCache(uow_factory)  # projects and bindings, checked per request
         self._keys = keys
         self._addressing = addressing or Addressing()
         self._allow_unsigned = allow_unsigned
@@ -91,6 +93,24 @@ class SignedGate:
             log.info("request refused: %s", exc.reason)
             raise
 
+    def record(self, uow: AbstractUnitOfWork, admitted: Admitted) -> None:
+        """In the request's transaction: the registry is still the one the request was
+        admitted under, and its nonce is new to every process (D11)."""
+        if admitted.stamp is not None:
+            self._registry.check(uow, admitted.stamp)
+        nonce = admitted.nonce
+        if nonce is not None and not self._nonces.record(
+            uow, nonce.consumer_key, nonce.nonce, nonce.timestamp, self._now()
+        ):
+            log.info("request refused: nonce seen before")
+            raise AuthDeclined("nonce seen before")
+
+    def settle(self, admitted: Admitted) -> None:
+        """After commit: later replays of the nonce are refused without the database."""
+        nonce = admitted.nonce
+        if nonce is not None:
+            self._nonces.remember(nonce.consumer_key, nonce.nonce, nonce.timestamp)
+
     def seal(self, caller: Caller, body: bytes, media_type: str) -> tuple[bytes, dict[str, str]]:
         """Encrypt a success body when the request was encrypted (D12); errors never come here."""
         if not isinstance(caller, SignedCaller) or caller.encrypt_to is None:
@@ -102,32 +122,32 @@ class SignedGate:
         content_type = incoming.headers.get("content-type")
         authorization = incoming.headers.get("authorization")
         if authorization is None and self._allow_unsigned:
-            return Admitted(
-                self._unsigned(incoming.partner_id, encrypted), incoming.body, content_type
-            )
-        project = self._authenticate(incoming, authorization)
+            caller, stamp = self._unsigned(incoming.partner_id, encrypted)
+            return Admitted(caller, incoming.body, content_type, stamp)
+        project, stamp, nonce = self._authenticate(incoming, authorization)
         if not encrypted:
-            return Admitted(_caller(project, None), incoming.body, content_type)
+            return Admitted(_caller(project, None), incoming.body, content_type, stamp, nonce)
         if project.encryption_certificate is None:
             raise EncryptionNotSetUp("project has no client-encryption certificate")
         body, media_type = open_payload(incoming.body, content_type, self._keys)
-        return Admitted(_caller(project, project.encryption_certificate), body, media_type)
+        caller = _caller(project, project.encryption_certificate)
+        return Admitted(caller, body, media_type, stamp, nonce)
 
-    def _authenticate(self, incoming: Incoming, authorization: str | None) -> Project:
+    def _authenticate(
+        self, incoming: Incoming, authorization: str | None
+    ) -> tuple[Project, int, Nonce]:
         params = oauth1.parse_authorization_header(authorization)
-        access = projects.access_for(
-            params.consumer_key, incoming.partner_id, uow_factory=self._uow_factory
-        )
-        if access.project is None:
+        access = self._registry.access(params.consumer_key, incoming.partner_id)
+        project = access.project
+        if project is None:
             raise AuthDeclined("unknown consumer key")
         now = self._now()
-        self._verify(incoming, authorization, access.project, int(now))
-        if not access.entitled:
+        self._verify(incoming, authorization, project, int(now))
+        if not is_entitled(project, access.partner_project):
             raise AuthDeclined("project not entitled to this partner")
-        consumer_key = access.project.consumer_key
-        if not self._nonces.check_and_record(consumer_key, params.nonce, params.timestamp, now):
+        if self._nonces.seen(project.consumer_key, params.nonce, now):
             raise AuthDeclined("nonce seen before")
-        return access.project
+        return project, access.stamp, Nonce(project.consumer_key, params.nonce, params.timestamp)
 
     def _verify(
         self, incoming: Incoming, authorization: str | None, project: Project, now: int
@@ -149,13 +169,13 @@ class SignedGate:
             log.info("signature checked against %s", url.split("/", 3)[2])  # scheme://HOST/
             raise
 
-    def _unsigned(self, partner_id: str, encrypted: bool) -> Caller:
-        partner_project = projects.partner_project(partner_id, uow_factory=self._uow_factory)
-        if not reaches_sandbox(partner_project):
+    def _unsigned(self, partner_id: str, encrypted: bool) -> tuple[Caller, int]:
+        access = self._registry.access(None, partner_id)
+        if not reaches_sandbox(access.partner_project):
             raise AuthDeclined("unsigned requests reach sandbox partners only")
         if encrypted:
             raise EncryptionNotSetUp("an unsigned request has no project to encrypt to")
-        return Caller(consumer_key=None)
+        return Caller(consumer_key=None), access.stamp
 
 
 def gate_for(settings: Settings, uow_factory: UowFactory) -> SignedGate:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 from xborder.security.oauth1 import DEFAULT_TOLERANCE
 from xborder.services.payments import UowFactory
+from xborder.services.unit_of_work import AbstractUnitOfWork
 
 CLOCK_MARGIN = 60
 """Seconds of clock difference between server processes the purge allows for."""
@@ -45,20 +46,35 @@ class NonceGuard:
         self._last_purge: float | None = None
 
     def check_and_record(self, consumer_key: str, nonce: str, timestamp: int, now: float) -> bool:
-        """Record the nonce; False when it was seen before (a replay)."""
-        key = (consumer_key, nonce)
-        with self._lock:
-            seen = self._seen.get(key)
-            if seen is not None and seen >= now - self._retention:
-                return False
-        purge = self._purge_due(now)
+        """Record the nonce in a transaction of its own; False when it was seen before."""
+        if self.seen(consumer_key, nonce, now):
+            return False
         with self._uow_factory() as uow:
-            fresh = uow.nonces.record(consumer_key, nonce, timestamp)
-            if fresh and purge:
-                uow.nonces.purge(int(now) - self._retention)
+            fresh = self.record(uow, consumer_key, nonce, timestamp, now)
             uow.commit()
-        self._remember(key, timestamp)
+        if fresh:
+            self.remember(consumer_key, nonce, timestamp)
         return fresh
+
+    def seen(self, consumer_key: str, nonce: str, now: float) -> bool:
+        """Whether this process has already accepted the nonce (no database needed)."""
+        with self._lock:
+            seen = self._seen.get((consumer_key, nonce))
+        return seen is not None and seen >= now - self._retention
+
+    def record(
+        self, uow: AbstractUnitOfWork, consumer_key: str, nonce: str, timestamp: int, now: float
+    ) -> bool:
+        """Record the nonce in ``uow`` (the request's own transaction); False when any process
+        recorded it before. Purges expired nonces now and then, in the same transaction."""
+        fresh = uow.nonces.record(consumer_key, nonce, timestamp)
+        if fresh and self._purge_due(now):
+            uow.nonces.purge(int(now) - self._retention)
+        return fresh
+
+    def remember(self, consumer_key: str, nonce: str, timestamp: int) -> None:
+        """Keep an accepted nonce in the bounded in-process cache (after its commit)."""
+        self._remember((consumer_key, nonce), timestamp)
 
     def _purge_due(self, now: float) -> bool:
         with self._lock:

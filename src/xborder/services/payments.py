@@ -119,15 +119,16 @@ def cancel_payment(
         PaymentNotFound: no such payment for this partner (Source CancelPayment).
         CancellationNotPermitted: D3 refuses.
     """
+    now = clock.now()  # D22: one instant for everything the cancellation writes
     for _ in range(_MAX_RACE_RETRIES):
         with uow_factory() as uow:
             payment = _lookup(uow, partner_id, id_or_reference)
-            account = lifecycle.lock_account(uow, payment, clock.now())  # before the save
-            payment.cancel(clock.now(), rules.cancel_policy)
+            account = lifecycle.lock_account(uow, payment, now)  # before the save
+            payment.cancel(now, rules.cancel_policy)
             try:
                 uow.payments.save(payment)
-                lifecycle.release_held(uow, account, payment, clock.now())  # D5, D16
-                lifecycle.drain(uow, account, clock.now(), rules.lifecycle)
+                lifecycle.release_held(uow, account, payment, now)  # D5, D16
+                lifecycle.drain(uow, account, now, rules.lifecycle)
             except ConflictError:
                 continue  # somebody changed it first: decide again on the fresh state
             uow.commit()

@@ -96,6 +96,14 @@ class NonceRepository(Protocol):
         """Forget nonces whose timestamp is older than ``before``; return how many."""
 
 
+class RegistryStamp(Protocol):
+    """The stamp every change of a project or a partner binding rewrites (see
+    :mod:`xborder.services.registry`)."""
+
+    def read(self) -> int:
+        """The current stamp (0 when none was ever written)."""
+
+
 class AbstractUnitOfWork(abc.ABC):
     """One transaction over the repositories."""
 
@@ -103,6 +111,7 @@ class AbstractUnitOfWork(abc.ABC):
     projects: ProjectRepository
     partners: PartnerRepository
     nonces: NonceRepository
+    registry: RegistryStamp  # cached projects are checked against it
     accounts: AccountRepository  # D16
     schedule: Schedule  # D17
     events: EventLog  # D14, read by operators

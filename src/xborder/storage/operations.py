@@ -5,7 +5,7 @@ due candidates, the scheduler lease, the outbox as a list, and the controllable 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -34,8 +34,8 @@ def _dialect(connection: Connection) -> object:
 class SqlAlchemySchedule:
     """Implements :class:`xborder.services.ports.Schedule`."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def candidates(
         self, now: datetime, cutoffs: Mapping[tuple[str, str], datetime], limit: int
@@ -73,7 +73,7 @@ class SqlAlchemySchedule:
             .order_by(due.c.status_timestamp, due.c.id)
             .limit(limit)
         )
-        return [DueCandidate(r.partner_id, r.id) for r in self._connection.execute(query)]
+        return [DueCandidate(r.partner_id, r.id) for r in self._connection().execute(query)]
 
     def accounts_with_queue(self) -> list[tuple[str, str]]:
         # EXISTS rather than a join: without statistics SQLite drove the join from payments
@@ -89,10 +89,10 @@ class SqlAlchemySchedule:
             )
         )
         query = sa.select(accounts.c.partner_id, accounts.c.currency).where(queued.exists())
-        return [(r.partner_id, r.currency) for r in self._connection.execute(query)]
+        return [(r.partner_id, r.currency) for r in self._connection().execute(query)]
 
     def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-        dialect = _dialect(self._connection)
+        dialect = _dialect(self._connection())
         insert = dialect.insert(scheduler_leases)  # type: ignore[attr-defined]
         values = {"name": name, "holder": holder, "expires_at": now + ttl}
         statement = insert.values(**values).on_conflict_do_update(
@@ -100,15 +100,15 @@ class SqlAlchemySchedule:
             set_={"holder": holder, "expires_at": now + ttl},
             where=sa.or_(scheduler_leases.c.holder == holder, scheduler_leases.c.expires_at < now),
         )
-        won = self._connection.execute(statement.returning(scheduler_leases.c.holder)).first()
+        won = self._connection().execute(statement.returning(scheduler_leases.c.holder)).first()
         return won is not None
 
 
 class SqlAlchemyEventLog:
     """Implements :class:`xborder.services.ports.EventLog`."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def since(
         self, partner_id: str | None, payment_id: str | None, after: int, limit: int
@@ -119,27 +119,27 @@ class SqlAlchemyEventLog:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:
             query = query.where(outbox.c.payment_id == payment_id)
-        return [StatusEvent(**row) for row in self._connection.execute(query).mappings()]
+        return [StatusEvent(**row) for row in self._connection().execute(query).mappings()]
 
 
 class SqlAlchemyClockOffset:
     """Implements :class:`xborder.services.ports.ClockOffset`: one row, created on first use."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def get(self) -> timedelta:
-        return read_offset(self._connection)
+        return read_offset(self._connection())
 
     def advance(self, delta: timedelta) -> timedelta:
         micros = _micros(delta)
-        insert = _dialect(self._connection).insert(clock_offset)  # type: ignore[attr-defined]
+        insert = _dialect(self._connection()).insert(clock_offset)  # type: ignore[attr-defined]
         statement = insert.values(id=1, offset_us=micros).on_conflict_do_update(
             index_elements=[clock_offset.c.id],
             set_={"offset_us": clock_offset.c.offset_us + micros},
         )
-        self._connection.execute(statement)
-        return read_offset(self._connection)
+        self._connection().execute(statement)
+        return read_offset(self._connection())
 
 
 def read_offset(connection: Connection) -> timedelta:

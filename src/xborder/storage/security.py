@@ -1,5 +1,9 @@
 """Repositories of projects, partner bindings and OAuth nonces (D11, D13), in SQLAlchemy Core.
 
+Every change of a project or a binding also rewrites the registry stamp
+(:class:`SqlAlchemyRegistryStamp`) in the same transaction: processes that cache the registry
+compare the stamp inside each request's transaction (:mod:`xborder.services.registry`).
+
 The nonce insert is ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on both SQLite (3.35+)
 and PostgreSQL, so a replay is an ordinary "no row returned", never an aborted transaction; of
 two processes recording the same nonce at once, exactly one inserts it. (``rowcount`` would
@@ -8,17 +12,19 @@ not do: psycopg reports -1 for it here.)
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from xborder.domain.projects import Environment, PartnerBinding, Project
 from xborder.services.unit_of_work import ConflictError
 from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
-from xborder.storage.tables import nonces, partners, projects
+from xborder.storage.tables import nonces, partners, projects, registry_version
 
 # The statements every signed request runs, prepared once and run on the driver cursor
 # (xborder.storage.prepared); the rest are operators' and go through the Connection.
@@ -29,6 +35,9 @@ _PROJECT_OF = Prepared(
     projects.select()
     .join(partners, partners.c.consumer_key == projects.c.consumer_key)
     .where(partners.c.partner_id == sa.bindparam("partner_id"))
+)
+_STAMP = Prepared(
+    sa.select(registry_version.c.stamp).where(registry_version.c.id == sa.bindparam("row"))
 )
 _RECORD_NONCE = insert_or_ignore(
     nonces, column_keys=("consumer_key", "nonce", "timestamp"), returning=(nonces.c.nonce,)
@@ -51,6 +60,7 @@ class SqlAlchemyProjectRepository:
             "created": project.created,
         }
         _insert(self._connection(), projects.insert().values(**values), project.consumer_key)
+        restamp(self._connection())
 
     def get(self, consumer_key: str) -> Project | None:
         row = self._cursor.first(_PROJECT, {"consumer_key": consumer_key})
@@ -62,7 +72,7 @@ class SqlAlchemyProjectRepository:
 
     def remove(self, consumer_key: str) -> bool:
         query = projects.delete().where(projects.c.consumer_key == consumer_key)
-        return self._connection().execute(query).rowcount == 1
+        return _changed(self._connection(), query)
 
 
 class SqlAlchemyPartnerRepository:
@@ -79,6 +89,7 @@ class SqlAlchemyPartnerRepository:
             "created": binding.created,
         }
         _insert(self._connection(), partners.insert().values(**values), binding.partner_id)
+        restamp(self._connection())
 
     def get(self, partner_id: str) -> PartnerBinding | None:
         query = partners.select().where(partners.c.partner_id == partner_id)
@@ -97,7 +108,7 @@ class SqlAlchemyPartnerRepository:
 
     def remove(self, partner_id: str) -> bool:
         query = partners.delete().where(partners.c.partner_id == partner_id)
-        return self._connection().execute(query).rowcount == 1
+        return _changed(self._connection(), query)
 
 
 class SqlAlchemyNonceRepository:
@@ -114,6 +125,35 @@ class SqlAlchemyNonceRepository:
     def purge(self, before: int) -> int:
         result = self._connection().execute(nonces.delete().where(nonces.c.timestamp < before))
         return result.rowcount
+
+
+class SqlAlchemyRegistryStamp:
+    """Implements :class:`xborder.services.unit_of_work.RegistryStamp`."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    def read(self) -> int:
+        row = self._cursor.first(_STAMP, {"row": 1})
+        return int(row["stamp"]) if row is not None else 0
+
+
+def restamp(connection: Connection) -> None:
+    """Write a new registry stamp (creating the row when a test emptied the table)."""
+    stamp = secrets.randbits(62) + 2
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(registry_version).values(id=1, stamp=stamp)
+    statement = insert.on_conflict_do_update(
+        index_elements=[registry_version.c.id], set_={"stamp": stamp}
+    )
+    connection.execute(statement)
+
+
+def _changed(connection: Connection, statement: sa.Delete) -> bool:
+    changed = connection.execute(statement).rowcount == 1
+    if changed:
+        restamp(connection)
+    return changed
 
 
 def _insert(connection: Connection, statement: sa.Insert, key: str) -> None:

@@ -138,6 +138,17 @@ partners = sa.Table(
 )
 sa.Index("ix_partners_consumer_key", partners.c.consumer_key)
 
+registry_version = sa.Table(
+    "registry_version",
+    metadata,
+    # One row: a random stamp written anew by every change of a project or a partner binding,
+    # so that each process can check its cache of them inside a request's own transaction
+    # (xborder.services.registry; migration 0005). Random rather than counted, so that a
+    # registry emptied and filled again never repeats a stamp a process has cached.
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("stamp", sa.BigInteger(), nullable=False),
+)
+
 nonces = sa.Table(
     "nonces",
     metadata,

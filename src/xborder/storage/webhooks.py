@@ -8,6 +8,7 @@ count and the claim time, so one process makes it, however many run a sender.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +33,8 @@ _REGISTERED = sa.select(partners.c.partner_id).where(partners.c.webhook_url.is_n
 class SqlAlchemyWebhookStore:
     """Implements :class:`xborder.services.ports.WebhookStore`."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def set_target(self, partner_id: str, url: str, secret: str | None) -> bool:
         statement = (
@@ -41,13 +42,13 @@ class SqlAlchemyWebhookStore:
             .where(partners.c.partner_id == partner_id)
             .values(webhook_url=url, webhook_secret=secret)
         )
-        return self._connection.execute(statement).rowcount == 1
+        return self._connection().execute(statement).rowcount == 1
 
     def target(self, partner_id: str) -> WebhookTarget | None:
         query = sa.select(partners.c.webhook_url, partners.c.webhook_secret).where(
             partners.c.partner_id == partner_id, partners.c.webhook_url.is_not(None)
         )
-        row = self._connection.execute(query).first()
+        row = self._connection().execute(query).first()
         return WebhookTarget(row.webhook_url, row.webhook_secret) if row else None
 
     def skip_unregistered(self) -> int:
@@ -56,7 +57,7 @@ class SqlAlchemyWebhookStore:
             .where(_WAITING, outbox.c.partner_id.not_in(_REGISTERED))
             .values(outcome=SKIPPED)
         )
-        return self._connection.execute(statement).rowcount
+        return self._connection().execute(statement).rowcount
 
     def due(self, now: datetime, limit: int) -> list[DueEvent]:
         heads = (
@@ -71,7 +72,7 @@ class SqlAlchemyWebhookStore:
             .order_by(outbox.c.id)
             .limit(limit)
         )
-        return [DueEvent(*row) for row in self._connection.execute(query)]
+        return [DueEvent(*row) for row in self._connection().execute(query)]
 
     def claim(self, event: DueEvent, now: datetime, until: datetime) -> bool:
         statement = (
@@ -80,11 +81,11 @@ class SqlAlchemyWebhookStore:
             .where(_free(now))
             .values(attempts=event.attempts + 1, claimed_until=until)
         )
-        return self._connection.execute(statement).rowcount == 1
+        return self._connection().execute(statement).rowcount == 1
 
     def event(self, event_id: int) -> StatusEvent:
         query = sa.select(*EVENT_COLUMNS).where(outbox.c.id == event_id)
-        return StatusEvent(**self._connection.execute(query).mappings().one())
+        return StatusEvent(**self._connection().execute(query).mappings().one())
 
     def history(self, payment_id: str, up_to: int) -> list[StatusEvent]:
         query = (
@@ -92,17 +93,17 @@ class SqlAlchemyWebhookStore:
             .where(outbox.c.payment_id == payment_id, outbox.c.id <= up_to)
             .order_by(outbox.c.id.desc())
         )
-        return [StatusEvent(**row) for row in self._connection.execute(query).mappings()]
+        return [StatusEvent(**row) for row in self._connection().execute(query).mappings()]
 
     def finish(
         self, event: DueEvent, attempt: Attempt, outcome: str | None, retry_at: datetime | None
     ) -> None:
-        self._connection.execute(webhook_deliveries.insert().values(**_delivery(event, attempt)))
+        self._connection().execute(webhook_deliveries.insert().values(**_delivery(event, attempt)))
         values: dict[str, Any] = {"outcome": outcome, "claimed_until": None}
         if outcome == DELIVERED:
             values["delivered_at"] = attempt.started_at
         values["next_attempt_at"] = retry_at
-        self._connection.execute(outbox.update().where(outbox.c.id == event.id).values(values))
+        self._connection().execute(outbox.update().where(outbox.c.id == event.id).values(values))
 
     def give_up(self, event_id: int) -> None:
         statement = (
@@ -110,7 +111,7 @@ class SqlAlchemyWebhookStore:
             .where(outbox.c.id == event_id, _WAITING)
             .values(outcome=FAILED, claimed_until=None)
         )
-        self._connection.execute(statement)
+        self._connection().execute(statement)
 
     def deliveries(
         self, partner_id: str | None, payment_id: str | None, limit: int
@@ -120,7 +121,7 @@ class SqlAlchemyWebhookStore:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:
             query = query.where(outbox.c.payment_id == payment_id)
-        return [DeliveryRecord(**row) for row in self._connection.execute(query).mappings()]
+        return [DeliveryRecord(**row) for row in self._connection().execute(query).mappings()]
 
 
 _DELIVERIES = (

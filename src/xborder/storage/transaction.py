@@ -1,0 +1,101 @@
+"""The one owner of a database transaction, and its savepoints.
+
+A :class:`Transaction` holds one pooled driver connection for its lifetime. It opens the
+transaction on the driver (``BEGIN IMMEDIATE`` for an SQLite writer, ``BEGIN`` for a reader;
+psycopg opens one by itself at the first statement), hands the hot repositories a
+:class:`~xborder.storage.prepared.Cursor` on that driver connection, and makes SQLAlchemy's
+``Connection`` over the same driver connection only when a cold repository asks for it (its
+autobegin joins the open transaction: see :mod:`xborder.storage.engine`). Commit and rollback
+go to whichever of the two holds the transaction, once.
+
+Savepoints are issued on the driver: the writer (:mod:`xborder.storage.writer`) runs each unit
+of work of a group inside one, so a unit that fails rolls back alone while the others of its
+group commit together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from xborder.storage.engine import READONLY, begin_on_driver
+from xborder.storage.prepared import Cursor
+
+
+class Transaction:
+    """One transaction on one pooled connection; ``close()`` returns the connection."""
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+        self._engine = engine
+        self._readonly = readonly
+        self._driver: Any = engine.raw_connection()  # the pool's proxy of the DBAPI connection
+        self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
+        self._savepoints = 0
+        try:
+            begin_on_driver(self._driver.dbapi_connection, engine.dialect.name, readonly=readonly)
+        except BaseException:
+            self._driver.close()
+            raise
+        self._open = True
+        self.cursor = Cursor(self._driver.dbapi_connection, engine.dialect)
+
+    def connection(self) -> Connection:
+        """SQLAlchemy's Connection over this transaction's driver connection, made on first
+        use; its autobegin joins the transaction already open."""
+        if self._connection is None:
+            if self._driver is None:
+                raise RuntimeError("the transaction is closed")
+            self._connection = Connection(self._engine, connection=self._driver)
+            if self._readonly:
+                self._connection.execution_options(**{READONLY: True})
+        return self._connection
+
+    def savepoint(self) -> str:
+        """Open a savepoint; returns its name for :meth:`release` or :meth:`rollback_to`."""
+        self._savepoints += 1
+        name = f"xb{self._savepoints}"
+        self._driver.dbapi_connection.cursor().execute(f"SAVEPOINT {name}")
+        return name
+
+    def release(self, name: str) -> None:
+        """Keep what was done since the savepoint (it becomes part of the transaction)."""
+        self._driver.dbapi_connection.cursor().execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to(self, name: str) -> None:
+        """Undo what was done since the savepoint, and forget it."""
+        cursor = self._driver.dbapi_connection.cursor()
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
+
+    def commit(self) -> None:
+        self._finish(commit=True)
+
+    def rollback(self) -> None:
+        self._finish(commit=False)
+
+    def _finish(self, *, commit: bool) -> None:
+        if not self._open or self._driver is None:
+            return
+        self._open = False
+        connection = self._connection
+        if connection is not None and connection.in_transaction():  # SQLAlchemy joined
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+        elif commit:
+            self._driver.commit()
+        else:
+            self._driver.rollback()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and return the connection to the pool."""
+        try:
+            self.rollback()
+        finally:
+            owner = self._connection if self._connection is not None else self._driver
+            self._connection = self._driver = None
+            if owner is not None:
+                owner.close()  # back to the pool, once

@@ -1,0 +1,214 @@
+"""One writer per database per process, committing groups of units of work (group commit).
+
+A *unit* is a function of a unit-of-work factory: it runs its use cases with that factory and
+returns their result. Every write of a request is one unit. The writer collects the units
+submitted while the event loop was busy and runs them as one *group*: one transaction (on
+SQLite under the engine's :class:`~xborder.storage.engine.WriteLock`, then ``BEGIN
+IMMEDIATE``), each unit inside a savepoint of its own, then one ``COMMIT``. Only after that
+commit is any caller answered. A unit that raises is rolled back to its savepoint alone: the
+others of its group commit all the same. If the commit itself fails, every unit of the group
+fails with it, and nothing of the group was written.
+
+Where the group runs:
+
+* **SQLite**: inline, on the event loop. A group's statements take microseconds, far less
+  than handing them to a thread and back would; nothing in a group awaits, so no lock is ever
+  held across an ``await``. Several processes on one file queue on the WriteLock's ``flock``
+  (SQLite's own locking stays the guarantee).
+* **PostgreSQL**: on the writer's one thread, whose connection waits on the network while the
+  loop goes on serving; the next group is formed from what arrived meanwhile.
+
+Callers on other threads (the lifecycle scheduler, the push sender, the command line) use
+:meth:`Writer.run_sync`, which joins the same queue on PostgreSQL and, on SQLite, runs a
+group of one on the calling thread under the same WriteLock.
+
+The design is datasette's ``execute_write_fn`` (one write thread fed by a queue, callers
+await a future) with the batching of TigerBeetle's commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from xborder.services.payments import UowFactory
+from xborder.storage.engine import write_lock
+from xborder.storage.transaction import Transaction
+from xborder.storage.unit_of_work import NestedUowFactory
+
+log = logging.getLogger("xborder.writer")
+
+T = TypeVar("T")
+Unit = Callable[[UowFactory], T]
+
+MAX_GROUP = 512
+"""The most units one group commits."""
+
+
+@dataclass(slots=True)
+class _Outcome(Generic[T]):
+    value: T | None = None
+    error: BaseException | None = None
+
+
+def run_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
+    """Run ``units`` in one transaction, each in a savepoint; commit once.
+
+    Returns one outcome per unit, in order. When the transaction cannot be opened or
+    committed, every outcome carries that error.
+    """
+    lock = write_lock(engine)
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _in_transaction(engine, units)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _in_transaction(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
+    try:
+        transaction = Transaction(engine)
+    except Exception as exc:  # noqa: BLE001 - the units' callers get it
+        return [_Outcome(error=exc) for _ in units]
+    try:
+        factory = NestedUowFactory(engine, transaction)
+        outcomes = [_run_unit(transaction, factory, unit) for unit in units]
+        transaction.commit()
+    except Exception as exc:
+        log.error("a write group of %d failed to commit", len(units), exc_info=exc)
+        return [_Outcome(error=exc) for _ in units]
+    finally:
+        transaction.close()
+    return outcomes
+
+
+def _run_unit(transaction: Transaction, factory: UowFactory, unit: Unit[Any]) -> _Outcome[Any]:
+    savepoint = transaction.savepoint()
+    try:
+        value = unit(factory)
+    except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
+        transaction.rollback_to(savepoint)
+        return _Outcome(error=exc)
+    transaction.release(savepoint)
+    return _Outcome(value=value)
+
+
+class Writer:
+    """The write path of one engine in one process (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, inline: bool | None = None) -> None:
+        self.engine = engine
+        self.inline = engine.dialect.name == "sqlite" if inline is None else inline
+        self._pending: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+        self._flush_scheduled = False
+        self._thread: _WriterThread | None = None if self.inline else _WriterThread(engine)
+
+    async def run(self, unit: Unit[T]) -> T:
+        """Run ``unit`` in the next group; answer once that group has committed."""
+        if self._thread is not None:
+            return await asyncio.wrap_future(self._thread.submit(unit))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((unit, future))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)  # after the handlers already scheduled have queued theirs
+        return await future
+
+    def run_sync(self, unit: Unit[T]) -> T:
+        """Run ``unit`` from a thread that is not the event loop's; wait for its commit."""
+        if self._thread is not None:
+            return self._thread.submit(unit).result()
+        outcome = run_group(self.engine, [unit])[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value  # type: ignore[return-value]
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+            outcomes = run_group(self.engine, [unit for unit, _ in batch])
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.cancelled():
+                    continue
+                if outcome.error is not None:
+                    future.set_exception(outcome.error)
+                else:
+                    future.set_result(outcome.value)
+
+    def close(self) -> None:
+        """Stop the writer thread, after the groups already queued (PostgreSQL)."""
+        if self._thread is not None:
+            self._thread.stop()
+
+
+class _WriterThread:
+    """The one thread that runs a PostgreSQL engine's write groups, fed by a queue."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[tuple[Unit[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, unit: Unit[T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._ensure_started()
+        self._queue.put((unit, future))
+        return future
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout=10)
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._serve, name="xborder-writer", daemon=True
+                    )
+                    self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_GROUP:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._run(batch)
+            if stop:
+                return
+
+    def _run(self, batch: list[tuple[Unit[Any], Future[Any]]]) -> None:
+        live = [(unit, future) for unit, future in batch if future.set_running_or_notify_cancel()]
+        outcomes = run_group(self._engine, [unit for unit, _ in live])
+        for (_, future), outcome in zip(live, outcomes, strict=True):
+            if outcome.error is not None:
+                future.set_exception(outcome.error)
+            else:
+                future.set_result(outcome.value)
