@@ -8,8 +8,12 @@ import logging
 import queue
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
+
+import orjson
 
 ACCESS_FIELDS = "xborder_access"
 """The log record attribute carrying an access-log line's fields (``xborder.api.access_log``)."""
@@ -46,6 +50,10 @@ class LineWriter(logging.Handler):
         self._thread = threading.Thread(target=self._write, name="xborder-log", daemon=True)
         self._thread.start()
         atexit.register(self.close)
+
+    def write(self, line: str) -> None:
+        """Queue a line formatted elsewhere (the access log's, :func:`access_writer`)."""
+        self._lines.put(line)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -92,3 +100,23 @@ def configure_logging(level: str = "info") -> None:
             old.close()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def access_writer() -> Callable[[dict[str, object]], None] | None:
+    """A function writing one access-log line straight to the log writer, formatted as
+    :class:`JsonFormatter` would, without a log record; None when the access log does not
+    end in a :class:`LineWriter` configured here (then it goes through :mod:`logging`)."""
+    access = logging.getLogger("xborder.access")
+    root = logging.getLogger()
+    writers = [h for h in root.handlers if isinstance(h, LineWriter)]
+    if access.handlers or not access.propagate or len(root.handlers) != 1 or not writers:
+        return None
+    writer = writers[0]
+    encode = orjson.dumps
+
+    def write(fields: dict[str, object]) -> None:
+        stamp = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
+        entry = {"ts": stamp, "level": "info", "logger": "xborder.access", **fields}
+        writer.write(encode(entry, default=str).decode())
+
+    return write

@@ -13,7 +13,7 @@ def test_the_pool_less_the_writer_and_background_connections() -> None:
     assert reader_threads(Settings.from_env({"XBORDER_POOL_SIZE": "8"})) == 6
     assert reader_threads(Settings.from_env({"XBORDER_POOL_SIZE": "1"})) == 1
     postgres = {"XBORDER_DATABASE_URL": "postgresql://db/x", "XBORDER_POOL_SIZE": "5"}
-    assert reader_threads(Settings.from_env(postgres)) == 5
+    assert reader_threads(Settings.from_env(postgres)) == 3
 
 
 def test_the_variable_overrides_the_default() -> None:

@@ -14,13 +14,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xborder.logs import ACCESS_FIELDS
+from xborder.logs import ACCESS_FIELDS, access_writer
 
 access = logging.getLogger("xborder.access")
 
 
 class AccessLog:
     """Serves a request through an app and logs method, path, status, size and timing."""
+
+    def __init__(self) -> None:
+        self._write = access_writer()  # straight to the log writer when it is ours
 
     async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         if not access.isEnabledFor(logging.INFO):
@@ -39,11 +42,17 @@ class AccessLog:
         try:
             await app(scope, receive, logged_send)
         finally:
-            _log(scope, seen[0], seen[1], start)
+            fields = _fields(scope, seen[0], seen[1], start)
+            if self._write is not None:
+                self._write(fields)
+            else:
+                # the fields travel as a record attribute: the JSON formatter (xborder.logs)
+                # writes them as members; any other formatter still gets a readable message
+                access.info("%(method)s %(path)s %(status)s", fields, extra={ACCESS_FIELDS: fields})
 
 
-def _log(scope: Scope, status: int, size: int, start: float) -> None:
-    fields = {
+def _fields(scope: Scope, status: int, size: int, start: float) -> dict[str, Any]:
+    return {
         "method": scope["method"],
         "path": scope.get("path", ""),
         "status": status,
@@ -53,7 +62,4 @@ def _log(scope: Scope, status: int, size: int, start: float) -> None:
         "client": (scope.get("client") or ("", 0))[0],
         "http": scope.get("http_version"),
     }
-    # the fields travel as a record attribute: the JSON formatter (xborder.logs) writes them
-    # as members; any other formatter still gets a readable message
-    access.info("%(method)s %(path)s %(status)s", fields, extra={ACCESS_FIELDS: fields})
 

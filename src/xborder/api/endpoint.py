@@ -18,7 +18,6 @@ PostgreSQL the writer's thread and a few reader threads wait on the network inst
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 from typing import Any
@@ -98,8 +97,8 @@ class XbsEndpoint:
     ) -> Answer:
         for attempt in range(1, ADMISSIONS + 1):
             admitted = self.gate.admit(incoming)
-            services = dataclasses.replace(self.services, clock=Instant(self.services.clock.now()))
-            unit = functools.partial(_unit, self.gate, route, admitted, services)
+            now = Instant(self.services.clock.now())  # D22: read once, outside the transaction
+            unit = functools.partial(_unit, self.gate, route, admitted, self.services, now)
             try:
                 if admitted.nonce is None and route.name in READS:
                     result = await self.reader.run(unit)
@@ -118,7 +117,12 @@ class XbsEndpoint:
 
 
 def _unit(
-    gate: Gate, route: Route, admitted: Admitted, services: Services, factory: UowFactory
+    gate: Gate,
+    route: Route,
+    admitted: Admitted,
+    services: Services,
+    now: Instant,
+    factory: UowFactory,
 ) -> dict[str, Any] | XborderError:
     """The request's work inside its transaction: bookkeeping first, then the use case.
 
@@ -130,7 +134,7 @@ def _unit(
         uow.commit()
     try:
         payload = decode_body(route, admitted.body, codec_for_content_type(admitted.content_type))
-        return run(route, payload, dataclasses.replace(services, uow_factory=factory))
+        return run(route, payload, Services(factory, now, services.rules))
     except XborderError as exc:
         return exc
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -52,13 +53,20 @@ _BY_REFERENCE = Prepared(
         payments.c.transaction_reference == sa.bindparam("reference"),
     )
 )
-_UPDATE = Prepared(
-    payments.update().where(
-        payments.c.id == sa.bindparam("payment_id"),
-        payments.c.version == sa.bindparam("expected"),
-    ),
-    column_keys=[key for key in _COLUMNS if key not in _FIXED],
-)
+_UPDATES: dict[frozenset[str], Prepared] = {}
+"""``UPDATE payments SET <changed columns> WHERE id = :payment_id AND version = :expected``,
+prepared once per set of changed columns (a cancel always changes the same few)."""
+
+
+def _update(columns: frozenset[str]) -> Prepared:
+    prepared = _UPDATES.get(columns)
+    if prepared is None:
+        statement = payments.update().where(
+            payments.c.id == sa.bindparam("payment_id"),
+            payments.c.version == sa.bindparam("expected"),
+        )
+        prepared = _UPDATES.setdefault(columns, Prepared(statement, column_keys=sorted(columns)))
+    return prepared
 
 
 class SqlAlchemyPaymentRepository:
@@ -66,6 +74,8 @@ class SqlAlchemyPaymentRepository:
 
     def __init__(self, cursor: Cursor) -> None:
         self._cursor = cursor
+        # the columns of each payment as loaded, so that a save writes only what changed
+        self._loaded: weakref.WeakKeyDictionary[Payment, _Loaded] = weakref.WeakKeyDictionary()
 
     def add(self, payment: Payment) -> None:
         try:
@@ -84,21 +94,30 @@ class SqlAlchemyPaymentRepository:
         return self._one(_BY_REFERENCE, {"partner": partner_id, "reference": reference})
 
     def save(self, payment: Payment) -> None:
-        values = _changing(payment, version=payment.version + 1)
+        values = _changing(payment, version=payment.version + 1, before=self._loaded.get(payment))
+        columns = frozenset(values)
         values.update(payment_id=payment.id, expected=payment.version)
-        if self._cursor.rowcount(_UPDATE, values) != 1:
+        if self._cursor.rowcount(_update(columns), values) != 1:
             raise ConflictError(payment.id)
         payment.version += 1
+        self._loaded.pop(payment, None)
         self._write_events(payment)
 
     def _one(self, query: Prepared, params: dict[str, str]) -> Payment | None:
         row = self._cursor.first(query, params)
-        return _payment(row) if row is not None else None
+        if row is None:
+            return None
+        payment = _payment(row)
+        self._loaded[payment] = (row, payment.quote)
+        return payment
 
     def _write_events(self, payment: Payment) -> None:
-        if payment.events:
-            self._cursor.execute_many(_INSERT_EVENT, [_event_row(e) for e in payment.events])
-            payment.events.clear()
+        events = payment.events
+        if len(events) == 1:  # the usual case: one change, one row, without executemany
+            self._cursor.rowcount(_INSERT_EVENT, _event_row(events[0]))
+        elif events:
+            self._cursor.execute_many(_INSERT_EVENT, [_event_row(e) for e in events])
+        events.clear()
 
 
 def _violates(exc: IntegrityError, constraint: str) -> bool:
@@ -124,10 +143,16 @@ def _row(payment: Payment, *, version: int) -> dict[str, Any]:
     return row
 
 
-def _changing(payment: Payment, *, version: int) -> dict[str, Any]:
-    """The columns a save may change: all but ``_FIXED``."""
+_Loaded = tuple[dict[str, Any], Quote | None]
+"""A payment's row as it was loaded, and the quote parsed from it."""
+
+
+def _changing(payment: Payment, *, version: int, before: _Loaded | None = None) -> dict[str, Any]:
+    """The columns a save may change (all but ``_FIXED``); with the row as it was loaded,
+    only those whose value differs from it, and the version."""
     rejection = payment.rejection
-    return {
+    quote = payment.quote
+    values: dict[str, Any] = {
         "environment": payment.environment,
         "status": payment.status.value,
         "pending_stage": payment.pending_stage.value if payment.pending_stage else None,
@@ -136,15 +161,22 @@ def _changing(payment: Payment, *, version: int) -> dict[str, Any]:
         "provider": payment.provider,
         "status_timestamp": payment.status_timestamp,
         "request_fingerprint": payment.request_fingerprint,
-        "quote_json": _quote_json(payment.quote),
         "cashout_code": payment.cashout_code,
         "rejection_code": rejection.detail_code if rejection else None,
         "rejection_reason": rejection.reason_code if rejection else None,
         "rejection_description": rejection.description if rejection else None,
         "rejection_source": rejection.source if rejection else None,
         "return_message": payment.return_message,
-        "version": version,
     }
+    if before is None:
+        values["quote_json"] = _quote_json(quote)
+    else:
+        row, loaded_quote = before
+        values = {k: v for k, v in values.items() if row[k] != v}
+        if quote is not loaded_quote and quote != loaded_quote:  # re-encoded when it changed
+            values["quote_json"] = _quote_json(quote)
+    values["version"] = version
+    return values
 
 
 def _payment(row: dict[str, Any]) -> Payment:
