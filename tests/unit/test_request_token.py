@@ -1,4 +1,5 @@
-"""OAuth 2.0 request tokens (D23): every refusal row of the verifier, and the generator's shape.
+"""OAuth 2.0 request tokens (D23): every refusal row of the verifier, the generator's shape,
+and the client's RequestTokenAuth.
 
 Tokens under test are forged here with jwcrypto directly (or by hand, for ``alg`` ``none``),
 not with ``make_request_token``, so the verifier is never checked against itself. The
@@ -14,20 +15,25 @@ import base64
 import hashlib
 import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from jwcrypto.common import base64url_encode
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from xborder.client import RequestTokenAuth
 from xborder.errors import ConfigError
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, AuthHeaderInvalid
 from xborder.security.request_token import (
@@ -717,3 +723,106 @@ def test_unreadable_key_material_is_refused(rsa_pair: Pair, which: str) -> None:
         key_pem = certificate_pem
     with pytest.raises(ConfigError):
         make_request_token(key_pem, certificate_pem, CONSUMER_KEY, now=NOW)
+
+
+# --- RequestTokenAuth: the client side -----------------------------------------------------
+
+
+def sent_authorizations(auth: RequestTokenAuth, count: int = 1) -> list[str]:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(200, json={})
+
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(answer)) as http:
+        for _ in range(count):
+            http.post("https://sandbox.api.xbs.mastercard.uk/send/v1/x/cancel", content=b"{}")
+    return seen
+
+
+def test_auth_sends_a_bearer_token_the_verifier_accepts(any_pair: Pair) -> None:
+    auth = RequestTokenAuth(
+        CONSUMER_KEY, any_pair.key_pem, any_pair.certificate_pem, clock=lambda: NOW + 0.9
+    )
+    (authorization,) = sent_authorizations(auth)
+    assert authorization.startswith("Bearer ")
+    result = verify_request_token(
+        authorization, certificate_for={CONSUMER_KEY: any_pair.certificate_pem}.get, now=NOW
+    )
+    assert (result.consumer_key, result.exp) == (CONSUMER_KEY, NOW + 900)
+    assert decoded(authorization.removeprefix("Bearer "))[0]["alg"] == any_pair.alg
+    assert auth.algorithm == any_pair.alg
+
+
+def test_auth_makes_a_fresh_token_for_every_send(rsa_pair: Pair) -> None:
+    times = iter([NOW, NOW + 5])
+    auth = RequestTokenAuth(
+        CONSUMER_KEY, rsa_pair.key_pem, rsa_pair.certificate_pem, clock=lambda: next(times)
+    )
+    first, second = (decoded(a.removeprefix("Bearer "))[1] for a in sent_authorizations(auth, 2))
+    assert (first["iat"], second["iat"]) == (NOW, NOW + 5)
+    assert first["jti"] != second["jti"]
+
+
+def test_auth_lifetime_sets_exp(rsa_pair: Pair) -> None:
+    auth = RequestTokenAuth(
+        CONSUMER_KEY, rsa_pair.key_pem, rsa_pair.certificate_pem, lifetime=60, clock=lambda: NOW
+    )
+    (authorization,) = sent_authorizations(auth)
+    assert decoded(authorization.removeprefix("Bearer "))[1]["exp"] == NOW + 60
+
+
+def test_auth_refuses_unusable_keys_at_once(rsa_pair: Pair, other_rsa_pair: Pair) -> None:
+    with pytest.raises(ConfigError):
+        RequestTokenAuth(CONSUMER_KEY, rsa_pair.key_pem, other_rsa_pair.certificate_pem)
+
+
+@pytest.mark.parametrize(
+    ("consumer_key", "lifetime", "message"),
+    [("", 900, "consumer_key"), (CONSUMER_KEY, 0, "lifetime"), (CONSUMER_KEY, 901, "lifetime")],
+)
+def test_auth_refuses_bad_arguments(
+    rsa_pair: Pair, consumer_key: str, lifetime: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RequestTokenAuth(
+            consumer_key, rsa_pair.key_pem, rsa_pair.certificate_pem, lifetime=lifetime
+        )
+
+
+def test_auth_repr_shows_no_key_material(rsa_pair: Pair) -> None:
+    text = repr(RequestTokenAuth(CONSUMER_KEY, rsa_pair.key_pem, rsa_pair.certificate_pem))
+    assert text == f"RequestTokenAuth(consumer_key={CONSUMER_KEY!r}, algorithm='RS256')"
+
+
+def write_pkcs12(path: Path, pair: Pair, password: bytes, *, with_key: bool = True) -> Path:
+    data = pkcs12.serialize_key_and_certificates(
+        b"keyalias",
+        pair.key if with_key else None,
+        pair.certificate,
+        None,
+        serialization.BestAvailableEncryption(password),
+    )
+    path.write_bytes(data)
+    return path
+
+
+def test_auth_from_pkcs12(tmp_path: Path, any_pair: Pair) -> None:
+    keystore = write_pkcs12(tmp_path / "project.p12", any_pair, b"keystorepassword")
+    auth = RequestTokenAuth.from_pkcs12(CONSUMER_KEY, keystore, "keystorepassword")
+    (authorization,) = sent_authorizations(auth)
+    registered = {CONSUMER_KEY: any_pair.certificate_pem}
+    now = int(time.time())
+    assert verify_request_token(authorization, certificate_for=registered.get, now=now).jti
+
+
+@pytest.mark.parametrize("case", ["wrong-password", "missing-file", "no-key"])
+def test_auth_from_pkcs12_refuses_unusable_keystores(
+    tmp_path: Path, rsa_pair: Pair, case: str
+) -> None:
+    keystore = write_pkcs12(tmp_path / "p.p12", rsa_pair, b"secret", with_key=case != "no-key")
+    password = "wrong" if case == "wrong-password" else "secret"
+    path = tmp_path / "absent.p12" if case == "missing-file" else keystore
+    with pytest.raises(ConfigError):
+        RequestTokenAuth.from_pkcs12(CONSUMER_KEY, path, password)
