@@ -27,6 +27,7 @@ EXPECTED = [
     "PayloadEncryption",
     "Payment",
     "RejectedStatus",
+    "RequestTokenAuth",
     "ResponseError",
     "RetryPolicy",
     "ServerError",

@@ -4,6 +4,8 @@ It works the same against xborder and against Mastercard's hosts; it signs with 
 OAuth 1.0a signer, encrypts with Mastercard's client-encryption library (JSON) or xborder's
 JWE (XML), retries only what is safe to retry, and raises one exception class per error
 family. It depends on httpx and ``xborder.security`` only, never on the server's code.
+Projects of the PSD2 EU and UK hosts authenticate with :class:`RequestTokenAuth` (OAuth 2.0
+request tokens, D23) instead of :class:`OAuth1Auth`.
 
 Example::
 
@@ -41,6 +43,7 @@ from xborder.client._models import (
     Payment,
     RejectedStatus,
 )
+from xborder.client._request_token_auth import RequestTokenAuth
 from xborder.client._wire import WireFormat
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "PayloadEncryption",
     "Payment",
     "RejectedStatus",
+    "RequestTokenAuth",
     "ResponseError",
     "RetryPolicy",
     "ServerError",

@@ -1,10 +1,10 @@
-"""Errors of request authentication and payload encryption (D11, D12).
+"""Errors of request authentication and payload encryption (D11, D12, D23).
 
 Hierarchy::
 
     XborderError                        (xborder.errors)
     └── SecurityError                   authentication or payload encryption fails
-        ├── OAuthError                  OAuth 1.0a refused the request (Source ``Gateway``)
+        ├── OAuthError                  OAuth 1.0a or a request token refused (Source ``Gateway``)
         │   ├── AuthHeaderInvalid       the Authorization header is missing or malformed
         │   ├── AuthDeclined            well-formed, but the credentials are refused
         │   └── AuthenticationFailed    the body hash or the signature does not verify
@@ -43,27 +43,34 @@ class SecurityError(XborderError):
 
 
 class OAuthError(SecurityError):
-    """Base of the OAuth 1.0a refusals of D11; all are gateway errors without a detail code."""
+    """Base of the OAuth 1.0a refusals of D11 and the request-token refusals of D23; all are
+    gateway errors without a detail code."""
 
     source = "Gateway"
 
 
 class AuthHeaderInvalid(OAuthError):
     """Raised when the Authorization header is missing, not OAuth, lacks or repeats a parameter,
-    names a signature method other than RSA-SHA256, or cannot be parsed (D11 row 1)."""
+    names a signature method other than RSA-SHA256, or cannot be parsed (D11 row 1); or is
+    not ``Bearer`` and a request token we accept: a JWT with ``alg`` RS256 or ES256, ``typ``,
+    ``kid`` and well-formed ``iat``, ``nbf``, ``exp`` and ``jti`` (D23)."""
 
     reason_code = "INVALID_AUTH_HEADER"
 
 
 class AuthDeclined(OAuthError):
     """Raised when the consumer key is unknown or not entitled, the timestamp is outside the
-    window, or the nonce was seen before (D11 row 2)."""
+    window, or the nonce was seen before (D11 row 2); or when a request token's ``kid`` is
+    unknown, it lives longer than 15 minutes, is expired or not yet valid, or its ``jti`` was
+    seen before (D23)."""
 
     reason_code = "DECLINED"
 
 
 class AuthenticationFailed(OAuthError):
-    """Raised when the body hash or the RSA signature does not verify (D11 row 3)."""
+    """Raised when the body hash or the RSA signature does not verify (D11 row 3), or when a
+    request token's ``x5c``, ``x5t#S256`` or signature does not match the registered
+    certificate (D23)."""
 
     reason_code = "AUTHENTICATION_FAILED"
 
