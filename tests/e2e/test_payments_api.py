@@ -120,3 +120,20 @@ def test_reference_with_reserved_characters(client: TestClient) -> None:
     assert status == 200
     status, answer = cancel(client, "json", "A%2FB%3FC%23D")
     assert (status, answer) == (200, {"cancelpayment": {"status": "SUCCESS"}})
+
+
+@pytest.mark.parametrize("by", ["id", "ref"])
+def test_head_on_cancel_is_refused_and_cancels_nothing(client: TestClient, by: str) -> None:
+    """D19: HEAD is safe. On the cancel path it is 405 with ``Allow: GET, POST``, and the
+    payment stays PENDING; HEAD on the retrieve paths still answers as a retrieve."""
+    _, created = create(client, "json", f"HEAD-{by}")
+    payment_id = created["payment"]["id"]
+    key = payment_id if by == "id" else f"HEAD-{by}"
+    response = client.head(path(f"/{key}/cancel"), headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert get(client, "json", f"/{payment_id}")[1]["payment"]["status"] == "PENDING"
+    assert client.head(path(f"/{payment_id}")).status_code == 200
+    assert client.head(path(f"?ref=HEAD-{by}")).status_code == 200
+    assert get(client, "json", f"/{payment_id}")[1]["payment"]["status"] == "PENDING"
+

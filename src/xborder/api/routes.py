@@ -84,13 +84,14 @@ def _route(rest: list[str], method: str, partner_id: str, query: bytes) -> Route
         _allow(method, ("GET",))
         return Route("get", partner_id, rest[0], None)
     if len(rest) == 2 and rest[0] and rest[1] == "cancel":
-        _allow(method, ("GET", "POST"))
+        _allow(method, ("GET", "POST"), head=False)  # D19: HEAD must not cancel
         return Route("cancel", partner_id, rest[0], "cancelpaymentrequest")
     raise problems.UnknownRoute()
 
 
-def _allow(method: str, allowed: tuple[str, ...]) -> None:
-    if method not in allowed and not (method == "HEAD" and "GET" in allowed):
+def _allow(method: str, allowed: tuple[str, ...], *, head: bool = True) -> None:
+    """Refuse a method outside ``allowed``; HEAD rides along with GET unless ``head`` is off."""
+    if method not in allowed and not (head and method == "HEAD" and "GET" in allowed):
         raise problems.MethodNotAllowed(allowed)
 
 
