@@ -19,6 +19,7 @@ from xborder.api import balance, problems
 from xborder.api.codecs import JSON, Codec, DecodeError
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.clock import Clock
+from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.domain.request import parse_payment_request
 from xborder.services import payments as usecases
 from xborder.services.payments import PaymentRules, UowFactory
@@ -160,8 +161,7 @@ def _find(route: Route, payload: Any, services: Services) -> dict[str, Any]:
 
 
 def _cancel(route: Route, payload: Any, services: Services) -> dict[str, Any]:
-    if payload is not None and not isinstance(payload, (str, dict)):
-        raise problems.MalformedBody("cancelpaymentrequest must be empty or an object")
+    check_cancel_request(payload)
     usecases.cancel_payment(
         route.partner_id,
         route.key,
@@ -170,6 +170,19 @@ def _cancel(route: Route, payload: Any, services: Services) -> dict[str, Any]:
         rules=services.rules,
     )
     return CANCEL_SUCCESS
+
+
+def check_cancel_request(payload: Any) -> None:
+    """D21: the cancel request is absent, null, blank text or an object (D1), nothing else.
+
+    A number, a boolean, an array or non-blank text (JSON numbers arrive as their text) is
+    400 INVALID_INPUT_VALUE 082000 with Source ``cancelpaymentrequest``, before anything runs.
+    """
+    if payload is None or isinstance(payload, dict):
+        return
+    if isinstance(payload, str) and not payload.strip(" \t\r\n"):
+        return
+    raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "cancelpaymentrequest")])
 
 
 _HANDLERS: dict[str, Callable[[Route, Any, Services], dict[str, Any]]] = {
