@@ -29,6 +29,20 @@ PARTNER_ID = re.compile(r"[A-Za-z0-9_.\-@:+=!$&'()*]{1,35}")
 """D8: at most 35 characters, no spaces, alphanumeric plus a set of specials."""
 
 
+BASE = "/send/v1/partners/{partner-id}/crossborder"
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("create", "POST", BASE + "/payment"),
+    ("find", "GET", BASE),  # ?ref={transaction_reference}
+    ("get", "GET", BASE + "/{payment-id}"),
+    ("cancel", "POST", BASE + "/{payment-id}/cancel"),  # D1: canonical
+    ("cancel", "GET", BASE + "/{payment-id}/cancel"),  # D1: the Cancel Payment page's method
+    *balance.ENDPOINTS,
+)
+"""Every operation :func:`match` answers, as (handler, method, path template): what the
+OpenAPI description is built from, and what the tests hold :func:`match` to (HEAD is
+answered wherever GET is, except on the cancel path, D19)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """A matched endpoint: which handler, for which partner, with which path key."""
