@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from xborder.api.access_log import AccessLogMiddleware
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
+from xborder.api.openapi_http import openapi_routes
 from xborder.api.operations import (
     admin_routes,
     clock_for,
@@ -112,6 +113,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
             *admin_routes(settings, services),  # D17
             Mount("/", app=endpoint),
         ],
