@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
@@ -17,6 +18,7 @@ from xborder.api import admin
 from xborder.api.app import create_app
 from xborder.api.openapi import openapi_document
 from xborder.api.routes import ENDPOINTS
+from xborder.cli import main
 from xborder.config import Settings
 
 
@@ -97,3 +99,17 @@ def test_every_route_of_the_app_is_described(signed: TestClient) -> None:
     served = {(m, p) for m, p in served if m != "HEAD"}
     assert served == {(m.upper(), p) for p, item in described.items() for m in item}
 
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_cli_prints_the_description(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XBORDER_DEPLOYMENT", "production")
+    result = CliRunner().invoke(main, ["openapi", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        document = json.loads(result.output)
+    else:
+        import yaml
+
+        document = yaml.safe_load(result.output)
+        assert "&id" not in result.output  # shared sub-schemas written out, not aliased
+    assert document == json.loads(json.dumps(openapi_document(Settings(deployment="production"))))
