@@ -143,6 +143,15 @@ def _content(
     return content
 
 
+def _request_content(
+    name: str, json_examples: dict[str, Any], xml_examples: dict[str, Any]
+) -> dict[str, Any]:
+    """A request body's content: ``text/xml`` is read as ``application/xml`` is (D9)."""
+    content = _content(name, json_examples, xml_examples)
+    content["text/xml"] = {"schema": content[XML.media_type]["schema"]}
+    return content
+
+
 def _success(description: str, content: dict[str, Any]) -> dict[str, Any]:
     header = {
         "description": "`true` when the answer is encrypted (D12).",
@@ -166,8 +175,7 @@ def _operation(
 def _create(_method: str) -> Operation:
     request_json, request_xml = examples.payment_request()
     answer = _content("Payment", *examples.payment_answer(retrieve=False))
-    body = _content("PaymentRequest", request_json, request_xml)
-    body["text/xml"] = body[XML.media_type] | {"examples": {}}
+    body = _request_content("PaymentRequest", request_json, request_xml)
     return {
         **_operation(
             "createPayment",
@@ -221,7 +229,7 @@ def _find(_method: str) -> Operation:
 
 def _cancel(method: str) -> Operation:
     request_json, request_xml = examples.cancel_request()
-    body = _content("CancelPaymentRequest", request_json, request_xml)
+    body = _request_content("CancelPaymentRequest", request_json, request_xml)
     body[JSON.media_type]["schema"]["anyOf"][0] = ref("CancelPaymentRequestJson")
     canonical = (
         "the canonical method" if method == "POST" else "as the Cancel Payment page names it"

@@ -24,6 +24,8 @@ from xborder.services.payments import SOURCE_CANCEL, SOURCE_RETRIEVE
 from xborder.services.timeline import ClockNotControllable
 
 EXAMPLE_REQUEST_ID = "1234567890"
+JSON_ONLY = frozenset({406})
+"""D9: an Accept naming neither JSON nor XML is answered in JSON."""
 
 
 class SystemFailure(Exception):
@@ -104,7 +106,10 @@ def error_responses(
     samples: Iterable[BaseException], *, xml: bool = True
 ) -> dict[str, dict[str, Any]]:
     """The ``responses`` entries of an operation's errors, keyed by status."""
-    return {str(status): _response(found, xml=xml) for status, found in rendered(samples).items()}
+    return {
+        str(status): _response(found, xml=xml and status not in JSON_ONLY)
+        for status, found in rendered(samples).items()
+    }
 
 
 def _response(found: list[Rendered], *, xml: bool) -> dict[str, Any]:
