@@ -59,7 +59,7 @@ _PARAMETERS: dict[str, Any] = {
         "name": ENCRYPTED_HEADER,
         "in": "header",
         "required": False,
-        "schema": {"enum": ["true", "false"]},
+        "schema": {"type": "string", "enum": ["true", "false"]},
         "description": "`true`: the body is the encrypted_payload wrapper, and a success"
         " answer is encrypted to the project's client-encryption certificate (D12).",
     },

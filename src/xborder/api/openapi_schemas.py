@@ -211,7 +211,7 @@ def cancel_json_body() -> Schema:
         "description": "Mastercard's reference client sends the request unwrapped, e.g."
         ' {"TransactionReference":null,"additional_data":null}; its members are ignored.',
     }
-    return {"oneOf": [ref("CancelPaymentRequestDocument"), unwrapped]}
+    return {"type": "object", "oneOf": [ref("CancelPaymentRequestDocument"), unwrapped]}
 
 
 ERROR: Schema = {
