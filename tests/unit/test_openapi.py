@@ -316,6 +316,39 @@ def test_golden_json_bodies_match_the_description(name: str, schema: str) -> Non
     assert not errors, errors
 
 
+XML_SCHEMAS = {
+    "paymentrequest": "PaymentRequest",
+    "payment": "Payment",
+    "cancelpaymentrequest": "CancelPaymentRequest",
+    "cancelpayment": "CancelPayment",
+    "Errors": "ErrorsXml",
+}
+GOLDEN_XML = [
+    *(p.name for p in sorted(GOLDEN.glob("*request*.xml"))),
+    "cancel_response.xml",
+    *(p.name for p in sorted(GOLDEN.glob("retrieve_*.xml"))),
+    "payment_response_bankwire.xml",
+    "payment_response_success.xml",
+    *(
+        name.replace(".json", ".xml")
+        for name in GOLDEN_ERRORS
+        if name != "errors_encryption_062000.json"
+    ),
+]
+
+
+@pytest.mark.parametrize("name", GOLDEN_XML)
+def test_golden_xml_bodies_match_the_description(name: str) -> None:
+    """The XML samples, read by the XML codec, against the schema of their root element."""
+    ((root, value),) = XML.decode((GOLDEN / name).read_bytes()).items()
+    if root == "Errors" and isinstance(value["Error"], dict):
+        value = {"Error": [value["Error"]]}  # one repeated element reads as an object
+    errors = [
+        f"{list(e.path)}: {e.message}" for e in component(XML_SCHEMAS[root]).iter_errors(value)
+    ]
+    assert not errors, errors
+
+
 def payment_views() -> Iterator[dict[str, Any]]:
     full = sample_payment()
     full.request.update(

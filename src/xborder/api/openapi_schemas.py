@@ -98,8 +98,11 @@ def _node(name: str, node: Any, path: str) -> Schema:
 
 
 def _nullable(schema: Schema) -> Schema:
-    """Null reads as absent (Mastercard's reference client sends its unset members as null)."""
+    """Null reads as absent (Mastercard's reference client sends its unset members as null);
+    blank text where an object belongs is an empty object (an empty XML element)."""
     kind = schema.get("type")
+    if kind == "object":
+        return {**schema, "type": ["object", "string", "null"], "pattern": BLANK}
     if isinstance(kind, str):
         return {**schema, "type": [kind, "null"]} | (
             {"enum": [*schema["enum"], None]} if "enum" in schema else {}
