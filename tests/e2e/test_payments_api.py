@@ -120,3 +120,77 @@ def test_reference_with_reserved_characters(client: TestClient) -> None:
     assert status == 200
     status, answer = cancel(client, "json", "A%2FB%3FC%23D")
     assert (status, answer) == (200, {"cancelpayment": {"status": "SUCCESS"}})
+
+
+@pytest.mark.parametrize("by", ["id", "ref"])
+def test_head_on_cancel_is_refused_and_cancels_nothing(client: TestClient, by: str) -> None:
+    """D19: HEAD is safe. On the cancel path it is 405 with ``Allow: GET, POST``, and the
+    payment stays PENDING; HEAD on the retrieve paths still answers as a retrieve."""
+    _, created = create(client, "json", f"HEAD-{by}")
+    payment_id = created["payment"]["id"]
+    key = payment_id if by == "id" else f"HEAD-{by}"
+    response = client.head(path(f"/{key}/cancel"), headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert get(client, "json", f"/{payment_id}")[1]["payment"]["status"] == "PENDING"
+    assert client.head(path(f"/{payment_id}")).status_code == 200
+    assert client.head(path(f"?ref=HEAD-{by}")).status_code == 200
+    assert get(client, "json", f"/{payment_id}")[1]["payment"]["status"] == "PENDING"
+
+
+D21_REFUSED = [
+    pytest.param("json", b'{"cancelpaymentrequest": 5}', id="json-number"),
+    pytest.param("json", b'{"cancelpaymentrequest": 5.5}', id="json-decimal"),
+    pytest.param("json", b'{"cancelpaymentrequest": true}', id="json-true"),
+    pytest.param("json", b'{"cancelpaymentrequest": false}', id="json-false"),
+    pytest.param("json", b'{"cancelpaymentrequest": []}', id="json-empty-array"),
+    pytest.param("json", b'{"cancelpaymentrequest": [{}]}', id="json-array"),
+    pytest.param("json", b'{"cancelpaymentrequest": "cancel it"}', id="json-text"),
+    pytest.param("xml", b"<cancelpaymentrequest>5</cancelpaymentrequest>", id="xml-number"),
+    pytest.param("xml", b"<cancelpaymentrequest>true</cancelpaymentrequest>", id="xml-text"),
+]
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize(("fmt", "body"), D21_REFUSED)
+def test_cancel_value_outside_the_description_is_refused(
+    client: TestClient, fmt: str, body: bytes, method: str
+) -> None:
+    """D21: a ``cancelpaymentrequest`` that is neither empty nor an object is 400
+    INVALID_INPUT_VALUE 082000 with Source ``cancelpaymentrequest``; nothing is cancelled."""
+    _, created = create(client, fmt, f"D21-{method}")
+    payment_id = created["payment"]["id"]
+    media = "application/json" if fmt == "json" else "application/xml"
+    response = client.request(
+        method,
+        path(f"/{payment_id}/cancel"),
+        content=body,
+        headers={"Content-Type": media, "Accept": media},
+    )
+    assert response.status_code == 400, response.text
+    error = error_of(decode(response.content, fmt))
+    assert (error["ReasonCode"], error["Source"]) == ("INVALID_INPUT_VALUE", "cancelpaymentrequest")
+    assert error["Details"]["Detail"]["Value"] == "082000"
+    assert get(client, fmt, f"/{payment_id}")[1]["payment"]["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"cancelpaymentrequest": null}',
+        b'{"cancelpaymentrequest": " \\n"}',
+        b'{"TransactionReference": null, "additional_data": null}',
+    ],
+    ids=["json-null", "json-blank", "reference-client-unwrapped"],
+)
+def test_cancel_values_the_description_allows(client: TestClient, body: bytes) -> None:
+    """D1/D21: null, blank text and the reference client's unwrapped object still cancel."""
+    _, created = create(client, "json", "D21-OK")
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    response = client.post(
+        path(f"/{created['payment']['id']}/cancel"), content=body, headers=headers
+    )
+    assert (response.status_code, response.json()) == (
+        200,
+        {"cancelpayment": {"status": "SUCCESS"}},
+    )

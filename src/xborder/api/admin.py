@@ -72,19 +72,8 @@ Handler = Callable[[AdminServices, dict[str, str], dict[str, Any], dict[str, str
 
 def admin_app(services: AdminServices) -> Router:
     """The ASGI app to mount at :data:`PREFIX`."""
-    payment = "/partners/{partner_id}/payments/{payment_id}"
-    table: list[tuple[str, str, Handler]] = [
-        ("POST", "/partners/{partner_id}/accounts/{currency}/fund", _fund),
-        ("POST", payment + "/advance", _action(operator.advance_payment)),
-        ("POST", payment + "/settle", _action(operator.settle_payment)),
-        ("POST", payment + "/reject", _coded(operator.reject_payment)),
-        ("POST", payment + "/return", _coded(operator.return_payment)),
-        ("GET", "/clock", _clock),
-        ("POST", "/clock/advance", _advance_clock),
-        ("POST", "/scheduler/run", _run_scheduler),
-        ("GET", "/events", _events),
-    ]
-    return Router(routes=[Route(path, _endpoint(services, h), methods=[m]) for m, path, h in table])
+    routes = [Route(path, _endpoint(services, h), methods=[m]) for m, path, h in ROUTES]
+    return Router(routes=routes)
 
 
 def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], Any]:
@@ -250,3 +239,19 @@ def _query_int(query: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit():
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
     return int(raw)
+
+
+_PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/partners/{partner_id}/accounts/{currency}/fund", _fund),
+    ("POST", _PAYMENT + "/advance", _action(operator.advance_payment)),
+    ("POST", _PAYMENT + "/settle", _action(operator.settle_payment)),
+    ("POST", _PAYMENT + "/reject", _coded(operator.reject_payment)),
+    ("POST", _PAYMENT + "/return", _coded(operator.return_payment)),
+    ("GET", "/clock", _clock),
+    ("POST", "/clock/advance", _advance_clock),
+    ("POST", "/scheduler/run", _run_scheduler),
+    ("GET", "/events", _events),
+)
+"""The admin operations as (method, path under :data:`PREFIX`, handler): the router and the
+OpenAPI description are both built from it."""

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
+from xborder.api.openapi_http import openapi_routes
 from xborder.api.operations import (
     admin_routes,
     clock_for,
@@ -120,6 +121,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
+        *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
     ]
     others = Starlette(routes=routes, lifespan=lifespan)

@@ -21,6 +21,11 @@ from xborder.services import accounts as usecases
 from xborder.services.payments import UowFactory
 
 PREFIX = b"/send/partners/"
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("accounts", "GET", "/send/partners/{partner-id}/crossborder/accounts"),  # ?include_balance
+    ("account", "GET", "/send/partners/{partner-id}/crossborder/accounts/{account-id}"),
+)
+"""The operations :func:`match` answers, as (handler, method, path template)."""
 ACCOUNT_STATE = "ACTIVE"
 OPENING_TIME = "00:00:00+00:00"
 """The balance day opens at midnight UTC (``openingBalanceTimestamp`` is a time of day)."""

@@ -38,6 +38,11 @@ class XborderApp:
     def state(self) -> State:
         return self.others.state
 
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """Every route, as Starlette would list them: the XBS endpoint is the catch-all."""
+        return [*self.others.routes, Mount("/", app=self.endpoint)]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.others(scope, receive, send)  # lifespan, websockets
@@ -60,6 +65,8 @@ def _paths(routes: Sequence[BaseRoute]) -> tuple[frozenset[str], tuple[str, ...]
         if isinstance(route, Mount):
             exact.add(route.path)
             prefixes.append(route.path + "/")
+        elif isinstance(route, Route) and "{" in route.path:  # a parameter: its static head
+            prefixes.append(route.path.split("{", 1)[0])
         elif isinstance(route, Route):
             exact.add(route.path)
     return frozenset(exact), tuple(prefixes)

@@ -19,6 +19,7 @@ from xborder.api import balance, problems
 from xborder.api.codecs import JSON, Codec, DecodeError
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.clock import Clock
+from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.domain.request import parse_payment_request
 from xborder.services import payments as usecases
 from xborder.services.payments import PaymentRules, UowFactory
@@ -26,6 +27,20 @@ from xborder.services.payments import PaymentRules, UowFactory
 PREFIX = b"/send/v1/partners/"
 PARTNER_ID = re.compile(r"[A-Za-z0-9_.\-@:+=!$&'()*]{1,35}")
 """D8: at most 35 characters, no spaces, alphanumeric plus a set of specials."""
+
+
+BASE = "/send/v1/partners/{partner-id}/crossborder"
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("create", "POST", BASE + "/payment"),
+    ("find", "GET", BASE),  # ?ref={transaction_reference}
+    ("get", "GET", BASE + "/{payment-id}"),
+    ("cancel", "POST", BASE + "/{payment-id}/cancel"),  # D1: canonical
+    ("cancel", "GET", BASE + "/{payment-id}/cancel"),  # D1: the Cancel Payment page's method
+    *balance.ENDPOINTS,
+)
+"""Every operation :func:`match` answers, as (handler, method, path template): what the
+OpenAPI description is built from, and what the tests hold :func:`match` to (HEAD is
+answered wherever GET is, except on the cancel path, D19)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +99,14 @@ def _route(rest: list[str], method: str, partner_id: str, query: bytes) -> Route
         _allow(method, ("GET",))
         return Route("get", partner_id, rest[0], None)
     if len(rest) == 2 and rest[0] and rest[1] == "cancel":
-        _allow(method, ("GET", "POST"))
+        _allow(method, ("GET", "POST"), head=False)  # D19: HEAD must not cancel
         return Route("cancel", partner_id, rest[0], "cancelpaymentrequest")
     raise problems.UnknownRoute()
 
 
-def _allow(method: str, allowed: tuple[str, ...]) -> None:
-    if method not in allowed and not (method == "HEAD" and "GET" in allowed):
+def _allow(method: str, allowed: tuple[str, ...], *, head: bool = True) -> None:
+    """Refuse a method outside ``allowed``; HEAD rides along with GET unless ``head`` is off."""
+    if method not in allowed and not (head and method == "HEAD" and "GET" in allowed):
         raise problems.MethodNotAllowed(allowed)
 
 
@@ -159,8 +175,7 @@ def _find(route: Route, payload: Any, services: Services) -> dict[str, Any]:
 
 
 def _cancel(route: Route, payload: Any, services: Services) -> dict[str, Any]:
-    if payload is not None and not isinstance(payload, (str, dict)):
-        raise problems.MalformedBody("cancelpaymentrequest must be empty or an object")
+    check_cancel_request(payload)
     usecases.cancel_payment(
         route.partner_id,
         route.key,
@@ -169,6 +184,19 @@ def _cancel(route: Route, payload: Any, services: Services) -> dict[str, Any]:
         rules=services.rules,
     )
     return CANCEL_SUCCESS
+
+
+def check_cancel_request(payload: Any) -> None:
+    """D21: the cancel request is absent, null, blank text or an object (D1), nothing else.
+
+    A number, a boolean, an array or non-blank text (JSON numbers arrive as their text) is
+    400 INVALID_INPUT_VALUE 082000 with Source ``cancelpaymentrequest``, before anything runs.
+    """
+    if payload is None or isinstance(payload, dict):
+        return
+    if isinstance(payload, str) and not payload.strip(" \t\r\n"):
+        return
+    raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "cancelpaymentrequest")])
 
 
 _HANDLERS: dict[str, Callable[[Route, Any, Services], dict[str, Any]]] = {

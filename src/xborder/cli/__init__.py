@@ -12,6 +12,7 @@ from xborder.cli.commands.admin_clock import clock
 from xborder.cli.commands.bench import bench
 from xborder.cli.commands.db import db
 from xborder.cli.commands.keys import keys
+from xborder.cli.commands.openapi import openapi
 from xborder.cli.commands.partners import partners
 from xborder.cli.commands.payments import payments
 from xborder.cli.commands.projects import projects
@@ -44,4 +45,5 @@ main.add_command(projects)
 main.add_command(partners)
 main.add_command(keys)
 main.add_command(webhooks)  # D14
+main.add_command(openapi)  # D21
 main.add_command(bench)  # development tool: runs the clone's bench/ package

@@ -1,0 +1,166 @@
+"""The admin API (D17) and Balance API (D16) parts of the OpenAPI description.
+
+One entry of :data:`OPERATIONS` per route of :data:`xborder.api.admin.ROUTES`; the tests hold
+the two to each other. Admin requests and answers are JSON only, with the admin bearer token.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from xborder.api import openapi_errors as errors
+from xborder.api.balance import ACCOUNT_STATE, OPENING_TIME
+from xborder.api.codecs import JSON
+from xborder.api.openapi_schemas import ref
+
+Schema = dict[str, Any]
+
+_TEXT: Schema = {"type": "string"}
+_STAMP: Schema = {"type": "string", "format": "date-time"}
+_NUMBER: Schema = {"type": ["string", "number"], "description": "A decimal, as a number or text."}
+
+
+class AdminOperation(NamedTuple):
+    """How one admin route is described."""
+
+    operation_id: str
+    summary: str
+    body: Schema | None
+    answer: Schema
+    samples: tuple[BaseException, ...]
+
+
+def _object(required: list[str], **properties: Schema) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    return schema | ({"required": required} if required else {})
+
+
+def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
+    coded = (*errors.ADMIN_BODY, errors.value_problem("code")) if body else ()
+    samples = (*errors.ADMIN_PAYMENT, *coded)
+    return AdminOperation(
+        f"{verb}Payment", f"{verb.title()} a payment", body, ref("PaymentDocument"), samples
+    )
+
+
+_PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
+_CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
+_STEPS = {"type": "integer", "description": "Lifecycle steps run."}
+OPERATIONS: dict[tuple[str, str], AdminOperation] = {
+    ("POST", "/partners/{partner_id}/accounts/{currency}/fund"): AdminOperation(
+        "fundAccount",
+        "Fund a settlement account; queued payments are released in order",
+        _object(["amount"], amount=_NUMBER),
+        _object(
+            ["account", "released"],
+            account=ref("Account"),
+            released={"type": "array", "items": _TEXT},
+        ),
+        (*errors.ADMIN_BODY, errors.value_problem("amount")),
+    ),
+    ("POST", _PAYMENT + "/advance"): _payment_action("advance"),
+    ("POST", _PAYMENT + "/settle"): _payment_action("settle"),
+    ("POST", _PAYMENT + "/reject"): _payment_action("reject", _CODE),
+    ("POST", _PAYMENT + "/return"): _payment_action("return", _CODE),
+    ("GET", "/clock"): AdminOperation(
+        "getClock",
+        "The server's clock",
+        None,
+        _object(["now", "controllable"], now=_STAMP, controllable={"type": "boolean"}),
+        errors.ADMIN,
+    ),
+    ("POST", "/clock/advance"): AdminOperation(
+        "advanceClock",
+        "Move the controllable clock forward, then run due steps",
+        _object(["seconds"], seconds=_NUMBER),
+        _object(["now", "steps"], now=_STAMP, steps=_STEPS),
+        (*errors.ADMIN_BODY, errors.value_problem("seconds"), errors.CLOCK_REFUSED),
+    ),
+    ("POST", "/scheduler/run"): AdminOperation(
+        "runScheduler",
+        "Run every lifecycle step due now",
+        None,
+        _object(["steps"], steps=_STEPS),
+        errors.ADMIN,
+    ),
+    ("GET", "/events"): AdminOperation(
+        "listEvents",
+        "Status-change events of the outbox (D14)",
+        None,
+        _object(["events"], events={"type": "array", "items": ref("StatusEvent")}),
+        (*errors.ADMIN, errors.value_problem("after")),
+    ),
+}
+
+
+def admin_operation(method: str, template: str) -> dict[str, Any]:
+    """The description of one admin route."""
+    spec = OPERATIONS[(method, template)]
+    names = [part[1:-1] for part in template.split("/") if part.startswith("{")]
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": _TEXT} for name in names
+    ]
+    if template == "/events":
+        parameters += [
+            {"name": name, "in": "query", "schema": schema}
+            for name, schema in (
+                ("partner_id", _TEXT),
+                ("payment_id", _TEXT),
+                ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
+                ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+            )
+        ]
+    operation: dict[str, Any] = {
+        "operationId": spec.operation_id,
+        "summary": spec.summary,
+        "tags": ["Admin"],
+        "security": [{"adminBearer": []}],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "Done", "content": {JSON.media_type: {"schema": spec.answer}}},
+            **errors.error_responses(spec.samples, xml=False),
+        },
+    }
+    if spec.body is not None:
+        content = {JSON.media_type: {"schema": spec.body}}
+        operation["requestBody"] = {"required": True, "content": content}
+    return operation
+
+
+def admin_schemas() -> dict[str, Schema]:
+    """The Balance API's account and the admin API's event."""
+    money = ref("Money")
+    details = [
+        "openingBalance",
+        "processedAmount",
+        "reservedBalance",
+        "availableBalance",
+        "settlementAccountBalance",
+        "queuedBalance",
+        "thresholdAmount",
+    ]
+    account = _object(
+        ["accountId", "accountState"],
+        accountId=_TEXT,
+        accountState={"const": ACCOUNT_STATE},
+        openingBalanceTimestamp={"type": "string", "examples": [OPENING_TIME]},
+        balanceAsOfTimestamp=_STAMP,
+        balanceDetails=_object([], **dict.fromkeys(details, money)),
+    )
+    nullable_text: Schema = {"type": ["string", "null"]}
+    event = _object(
+        ["id", "eventRef", "paymentId", "partnerId", "status", "occurredAt"],
+        id={"type": "integer"},
+        eventRef=_TEXT,
+        paymentId=_TEXT,
+        partnerId=_TEXT,
+        transactionReference=_TEXT,
+        previousStatus=nullable_text,
+        status=_TEXT,
+        pendingStage=nullable_text,
+        occurredAt=_STAMP,
+        errorCode=nullable_text,
+        errorMessage=nullable_text,
+        deliveredAt={"type": ["string", "null"], "format": "date-time"},
+    )
+    return {"Account": account, "StatusEvent": event}
