@@ -35,15 +35,34 @@ class Environment(enum.StrEnum):
     PRODUCTION = "production"
 
 
+class EncryptionPolicy(enum.StrEnum):
+    """Whether a project's request payloads must be encrypted (D20)."""
+
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class Region(enum.StrEnum):
+    """Which variant of the API a project uses (D23): the global one signs with OAuth 1.0a,
+    the PSD2 EU and UK ones with OAuth 2.0 request tokens."""
+
+    GLOBAL = "global"
+    EU = "eu"
+    UK = "uk"
+
+
 @dataclass(frozen=True, slots=True)
 class Project:
-    """A consumer key with its public certificates (PEM text) and its environment."""
+    """A consumer key with its public certificates (PEM text), its environment, its payload
+    encryption policy (D20) and its region (D23)."""
 
     consumer_key: str
     environment: Environment
     signing_certificate: str
     encryption_certificate: str | None
     created: datetime
+    encryption: EncryptionPolicy = EncryptionPolicy.OPTIONAL
+    region: Region = Region.GLOBAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,13 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from xborder.domain.projects import Environment, PartnerBinding, Project
+from xborder.domain.projects import (
+    EncryptionPolicy,
+    Environment,
+    PartnerBinding,
+    Project,
+    Region,
+)
 from xborder.services.unit_of_work import ConflictError
 from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import nonces, partners, projects, registry_version
@@ -58,6 +64,8 @@ class SqlAlchemyProjectRepository:
             "signing_certificate": project.signing_certificate,
             "encryption_certificate": project.encryption_certificate,
             "created": project.created,
+            "encryption": project.encryption.value,
+            "region": project.region.value,
         }
         _insert(self._connection(), projects.insert().values(**values), project.consumer_key)
         restamp(self._connection())
@@ -170,6 +178,8 @@ def _project(row: Mapping[str, Any] | sa.RowMapping) -> Project:
         signing_certificate=row["signing_certificate"],
         encryption_certificate=row["encryption_certificate"],
         created=row["created"],
+        encryption=EncryptionPolicy(row["encryption"]),
+        region=Region(row["region"]),
     )
 
 

@@ -113,6 +113,8 @@ sa.Index("ix_outbox_pending", outbox.c.outcome, outbox.c.id)
 # --- projects, partner bindings and OAuth nonces (D11, D13; migration 0002) -----------------
 
 ENVIRONMENTS = ("sandbox", "mtf", "production")
+ENCRYPTION_POLICIES = ("optional", "required")
+REGIONS = ("global", "eu", "uk")
 
 projects = sa.Table(
     "projects",
@@ -122,7 +124,12 @@ projects = sa.Table(
     sa.Column("signing_certificate", sa.Text(), nullable=False),  # PEM; never a private key
     sa.Column("encryption_certificate", sa.Text()),  # PEM of the client-encryption cert
     sa.Column("created", UtcDateTime(), nullable=False),
+    # D20 and D23, migration 0006
+    sa.Column("encryption", sa.String(8), nullable=False, server_default="optional"),
+    sa.Column("region", sa.String(6), nullable=False, server_default="global"),
     sa.CheckConstraint(_in("environment", ENVIRONMENTS), name="ck_projects_environment"),
+    sa.CheckConstraint(_in("encryption", ENCRYPTION_POLICIES), name="ck_projects_encryption"),
+    sa.CheckConstraint(_in("region", REGIONS), name="ck_projects_region"),
 )
 
 partners = sa.Table(
