@@ -1,0 +1,188 @@
+"""The writer: groups of units of work committed together, each unit in its own savepoint
+(issue 12), against real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.integration.test_repository import make_payment
+from xborder.domain.states import PaymentStatus
+from xborder.services.payments import UowFactory
+from xborder.services.unit_of_work import DuplicateReference
+from xborder.storage.transaction import Transaction
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+from xborder.storage.writer import Writer, run_group
+
+
+class Refused(Exception):
+    """What a unit raises to be rolled back alone."""
+
+
+def _add(reference: str) -> object:
+    def unit(factory: UowFactory) -> str:
+        payment = make_payment(reference)
+        with factory() as uow:
+            uow.payments.add(payment)
+            uow.commit()
+        return payment.id
+
+    return unit
+
+
+def _add_then_fail(reference: str) -> object:
+    def unit(factory: UowFactory) -> str:
+        with factory() as uow:
+            uow.payments.add(make_payment(reference))
+            uow.commit()  # released into the unit's savepoint...
+        raise Refused(reference)  # ...and rolled back with it
+
+    return unit
+
+
+def _stored(db: Engine, reference: str) -> bool:
+    with SqlAlchemyUowFactory(db)(readonly=True) as uow:
+        return uow.payments.get_by_reference("PARTNER", reference) is not None
+
+
+def test_a_failing_unit_in_the_middle_of_a_group_rolls_back_alone(db: Engine) -> None:
+    outcomes = run_group(db, [_add("A"), _add_then_fail("B"), _add("C")])  # type: ignore[list-item]
+    assert outcomes[0].error is None and outcomes[2].error is None
+    assert isinstance(outcomes[1].error, Refused)
+    assert _stored(db, "A") and _stored(db, "C")
+    assert not _stored(db, "B")
+
+
+def test_a_unit_keeps_what_its_inner_unit_of_work_committed_before_a_refusal(db: Engine) -> None:
+    """The request path returns a refusal as the unit's value: the nonce recorded first by
+    the gate stays, the refused use case's writes do not."""
+
+    def unit(factory: UowFactory) -> Exception:
+        with factory() as uow:
+            uow.nonces.record("key", "nonce-1", 1_700_000_000)
+            uow.commit()
+        with factory() as uow:
+            uow.payments.add(make_payment("REFUSED"))
+            return Refused("the use case refused")  # leaves without commit: rolled back
+
+    outcome = run_group(db, [unit])[0]
+    assert isinstance(outcome.value, Refused)
+    assert not _stored(db, "REFUSED")
+    with SqlAlchemyUowFactory(db)() as uow:
+        assert not uow.nonces.record("key", "nonce-1", 1_700_000_000)  # it was kept
+
+
+def test_two_units_of_one_group_racing_for_one_reference(db: Engine) -> None:
+    outcomes = run_group(db, [_add("SAME"), _add("SAME")])  # type: ignore[list-item]
+    assert outcomes[0].error is None
+    assert isinstance(outcomes[1].error, DuplicateReference)  # in its own savepoint
+    assert _stored(db, "SAME")
+
+
+def test_when_the_commit_fails_every_unit_fails_and_nothing_stands(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_commit(self: Transaction) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Transaction, "commit", failing_commit)
+    outcomes = run_group(db, [_add("P"), _add("Q")])  # type: ignore[list-item]
+    monkeypatch.undo()
+    assert [type(o.error) for o in outcomes] == [OSError, OSError]
+    assert not _stored(db, "P") and not _stored(db, "Q")
+
+
+def test_callers_are_answered_after_their_group_committed(db: Engine) -> None:
+    writer = Writer(db)
+    seen: list[bool] = []
+
+    def unit(factory: UowFactory) -> str:
+        with factory() as uow:
+            uow.payments.add(make_payment("X"))
+            uow.commit()
+        return "done"
+
+    async def submit() -> None:
+        result = await writer.run(unit)  # type: ignore[arg-type]
+        seen.append(result == "done" and _stored_elsewhere(db, "X"))
+
+    asyncio.run(submit())
+    writer.close()
+    assert seen == [True]
+
+
+def _stored_elsewhere(db: Engine, reference: str) -> bool:
+    """Read on another thread's connection: only committed work is visible there."""
+    found: list[bool] = []
+    thread = threading.Thread(target=lambda: found.append(_stored(db, reference)))
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def test_units_submitted_in_one_loop_iteration_share_one_group(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = Writer(db)
+    groups: list[int] = []
+    original = run_group
+
+    def counting(engine: Engine, units: list[object]) -> list[object]:
+        groups.append(len(units))
+        return original(engine, units)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("xborder.storage.writer.run_group", counting)
+
+    async def submit_many() -> list[str]:
+        return await asyncio.gather(*(writer.run(_add(f"G{i}")) for i in range(20)))  # type: ignore[arg-type]
+
+    ids = asyncio.run(submit_many())
+    writer.close()
+    assert len(set(ids)) == 20
+    assert sum(groups) == 20
+    if writer.inline:  # SQLite: all twenty were queued before the first group ran
+        assert groups == [20]
+    for i in range(20):
+        assert _stored(db, f"G{i}")
+
+
+def test_run_sync_from_another_thread_commits_through_the_same_writer(db: Engine) -> None:
+    writer = Writer(db)
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(writer.run_sync(_add("T"))))  # type: ignore[arg-type]
+    thread.start()
+    thread.join()
+    writer.close()
+    assert isinstance(result[0], str) and _stored(db, "T")
+
+
+def test_a_cancel_in_a_group_beside_a_refused_cancel_commits(db: Engine) -> None:
+    from xborder.clock import Instant
+    from xborder.domain.errors import CancellationNotPermitted
+    from xborder.services.payments import PaymentRules, cancel_payment
+
+    with SqlAlchemyUowFactory(db)() as uow:
+        uow.payments.add(make_payment("OK"))
+        settled = {"pending_stage": None, "pending_max_completion_date": None}
+        uow.payments.add(make_payment("SETTLED", status=PaymentStatus.SUCCESS, **settled))
+        uow.commit()
+    clock = Instant(make_payment().created)
+
+    def cancel(reference: str) -> object:
+        def unit(factory: UowFactory) -> object:
+            return cancel_payment("PARTNER", reference, uow_factory=factory, clock=clock,
+                                  rules=PaymentRules())  # fmt: skip
+
+        return unit
+
+    outcomes = run_group(db, [cancel("SETTLED"), cancel("OK")])  # type: ignore[list-item]
+    assert isinstance(outcomes[0].error, CancellationNotPermitted)
+    assert outcomes[1].error is None
+    with SqlAlchemyUowFactory(db)(readonly=True) as uow:
+        ok = uow.payments.get_by_reference("PARTNER", "OK")
+        settled = uow.payments.get_by_reference("PARTNER", "SETTLED")
+    assert ok is not None and ok.status is PaymentStatus.CANCELLED
+    assert settled is not None and settled.status is PaymentStatus.SUCCESS
