@@ -186,3 +186,32 @@ def test_a_cancel_in_a_group_beside_a_refused_cancel_commits(db: Engine) -> None
         settled = uow.payments.get_by_reference("PARTNER", "SETTLED")
     assert ok is not None and ok.status is PaymentStatus.CANCELLED
     assert settled is not None and settled.status is PaymentStatus.SUCCESS
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_a_unit_aborted_by_a_deadlock_is_run_again(db: Engine) -> None:
+    attempts: list[int] = []
+
+    def unit(factory: UowFactory) -> str:
+        attempts.append(1)
+        with factory() as uow:
+            uow.payments.add(make_payment(f"D{len(attempts)}"))
+            uow.commit()
+        if len(attempts) < 3:
+            raise _Deadlock("deadlock detected")
+        return "done"
+
+    outcome = run_group(db, [unit])[0]  # type: ignore[list-item]
+    assert outcome.value == "done" and len(attempts) == 3
+    assert not _stored(db, "D1") and not _stored(db, "D2") and _stored(db, "D3")
+
+
+def test_a_unit_that_keeps_deadlocking_fails_in_the_end(db: Engine) -> None:
+    def unit(factory: UowFactory) -> str:
+        raise _Deadlock("deadlock detected")
+
+    outcome = run_group(db, [unit])[0]  # type: ignore[list-item]
+    assert isinstance(outcome.error, _Deadlock)

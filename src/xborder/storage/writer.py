@@ -92,15 +92,35 @@ def _in_transaction(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any
     return outcomes
 
 
+TRANSIENT = frozenset({"40P01", "40001", "55P03"})
+"""PostgreSQL's deadlock, serialization failure and lock-not-available: two groups of two
+processes can lock rows in opposite orders (each group is many requests), and PostgreSQL
+then aborts one statement. Rolled back to its savepoint, the unit is simply run again."""
+
+UNIT_ATTEMPTS = 4
+
+
 def _run_unit(transaction: Transaction, factory: UowFactory, unit: Unit[Any]) -> _Outcome[Any]:
-    savepoint = transaction.savepoint()
-    try:
-        value = unit(factory)
-    except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
-        transaction.rollback_to(savepoint)
-        return _Outcome(error=exc)
-    transaction.release(savepoint)
-    return _Outcome(value=value)
+    for attempt in range(1, UNIT_ATTEMPTS + 1):
+        savepoint = transaction.savepoint()
+        try:
+            value = unit(factory)
+        except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
+            transaction.rollback_to(savepoint)
+            if attempt < UNIT_ATTEMPTS and _sqlstate(exc) in TRANSIENT:
+                log.info("write unit retried after %s", _sqlstate(exc))
+                continue
+            return _Outcome(error=exc)
+        transaction.release(savepoint)
+        return _Outcome(value=value)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error (psycopg's ``sqlstate``), wrapped by SQLAlchemy or not."""
+    driver_error = getattr(exc, "orig", None) or exc
+    state = getattr(driver_error, "sqlstate", None)
+    return state if isinstance(state, str) else None
 
 
 class Writer:
