@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import logging
-import queue
 import sys
 import threading
 import time
@@ -39,55 +39,61 @@ class JsonFormatter(logging.Formatter):
 
 
 class LineWriter(logging.Handler):
-    """Formats each record once, on the thread that logs it, and hands the line to a writer
-    thread that writes whatever has queued up in one call: logging a request never waits
-    on the terminal, pipe or file behind the stream. Lines still queued are written at exit."""
+    """Formats each record once, on the thread that logs it, and leaves the line in a buffer
+    that a writer thread empties every :data:`FLUSH_INTERVAL` seconds with one write: logging
+    a request never waits on the terminal, pipe or file behind the stream.
+
+    The logging thread only appends to a deque (thread-safe, and it wakes nobody): waking the
+    writer thread for every line, as a queue does, hands it the GIL once per request, which
+    measured 80 us a request under load. Lines still buffered are written at exit.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__()
         self._stream = stream
-        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._lines: collections.deque[str] = collections.deque()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._write, name="xborder-log", daemon=True)
         self._thread.start()
         atexit.register(self.close)
 
     def write(self, line: str) -> None:
-        """Queue a line formatted elsewhere (the access log's, :func:`access_writer`)."""
-        self._lines.put(line)
+        """Buffer a line formatted elsewhere (the access log's, :func:`access_writer`)."""
+        self._lines.append(line)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._lines.put(self.format(record))
+            self._lines.append(self.format(record))
         except Exception:  # noqa: BLE001 - logging never breaks the caller
             self.handleError(record)
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._lines.put(None)
+        if not self._stopping.is_set():
+            self._stopping.set()
             self._thread.join(timeout=5)
+            self._flush()
         super().close()
 
     def _write(self) -> None:
-        while True:
-            line = self._lines.get()
-            batch: list[str] = []
-            while line is not None:
-                batch.append(line)
-                try:
-                    line = self._lines.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                self._flush(batch)
-            if line is None:
-                return
+        while not self._stopping.wait(FLUSH_INTERVAL):
+            self._flush()
 
-    def _flush(self, batch: list[str]) -> None:
+    def _flush(self) -> None:
+        batch: list[str] = []
+        lines = self._lines
+        while lines:
+            batch.append(lines.popleft())
+        if not batch:
+            return
         try:
             self._stream.write("\n".join(batch) + "\n")
             self._stream.flush()
         except (OSError, ValueError):  # the stream is gone (closed at shutdown)
             pass
+
+
+FLUSH_INTERVAL = 0.05
+"""Seconds between two writes of the buffered log lines."""
 
 
 def configure_logging(level: str = "info") -> None:
