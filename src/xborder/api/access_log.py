@@ -62,4 +62,3 @@ def _fields(scope: Scope, status: int, size: int, start: float) -> dict[str, Any
         "client": (scope.get("client") or ("", 0))[0],
         "http": scope.get("http_version"),
     }
-

@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("encryption", sa.String(8), nullable=False, server_default="optional")
         )
-        batch.add_column(
-            sa.Column("region", sa.String(6), nullable=False, server_default="global")
-        )
+        batch.add_column(sa.Column("region", sa.String(6), nullable=False, server_default="global"))
         batch.create_check_constraint(
             "ck_projects_encryption", "encryption IN ('optional', 'required')"
         )
