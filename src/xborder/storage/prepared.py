@@ -155,6 +155,7 @@ class Cursor:
         self._connection = dbapi_connection
         self._dialect = dialect
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
+        self.memo: dict[str, Any] = {}  # reads that hold for the rest of the transaction
 
     def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the DBAPI cursor (``rowcount``, ``fetchone``)."""

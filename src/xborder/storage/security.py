@@ -31,6 +31,7 @@ from xborder.domain.projects import (
 from xborder.services.unit_of_work import ConflictError
 from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import nonces, partners, projects, registry_version
+from xborder.storage.transaction import Transaction
 
 # The statements every signed request runs, prepared once and run on the driver cursor
 # (xborder.storage.prepared); the rest are operators' and go through the Connection.
@@ -42,8 +43,12 @@ _PROJECT_OF = Prepared(
     .join(partners, partners.c.consumer_key == projects.c.consumer_key)
     .where(partners.c.partner_id == sa.bindparam("partner_id"))
 )
-_STAMP = Prepared(
-    sa.select(registry_version.c.stamp).where(registry_version.c.id == sa.bindparam("row"))
+_STAMP_QUERY = sa.select(registry_version.c.stamp).where(
+    registry_version.c.id == sa.bindparam("row")
+)
+_STAMP = Prepared(_STAMP_QUERY)
+_STAMP_HELD = Prepared(  # in a write transaction: no restamp can commit before it does
+    {"postgresql": _STAMP_QUERY.with_for_update(read=True), "sqlite": _STAMP_QUERY}
 )
 _RECORD_NONCE = insert_or_ignore(
     nonces, column_keys=("consumer_key", "nonce", "timestamp"), returning=(nonces.c.nonce,)
@@ -68,7 +73,7 @@ class SqlAlchemyProjectRepository:
             "region": project.region.value,
         }
         _insert(self._connection(), projects.insert().values(**values), project.consumer_key)
-        restamp(self._connection())
+        restamp(self._connection(), self._cursor)
 
     def get(self, consumer_key: str) -> Project | None:
         row = self._cursor.first(_PROJECT, {"consumer_key": consumer_key})
@@ -80,7 +85,7 @@ class SqlAlchemyProjectRepository:
 
     def remove(self, consumer_key: str) -> bool:
         query = projects.delete().where(projects.c.consumer_key == consumer_key)
-        return _changed(self._connection(), query)
+        return _changed(self._connection(), self._cursor, query)
 
 
 class SqlAlchemyPartnerRepository:
@@ -97,7 +102,7 @@ class SqlAlchemyPartnerRepository:
             "created": binding.created,
         }
         _insert(self._connection(), partners.insert().values(**values), binding.partner_id)
-        restamp(self._connection())
+        restamp(self._connection(), self._cursor)
 
     def get(self, partner_id: str) -> PartnerBinding | None:
         query = partners.select().where(partners.c.partner_id == partner_id)
@@ -116,7 +121,7 @@ class SqlAlchemyPartnerRepository:
 
     def remove(self, partner_id: str) -> bool:
         query = partners.delete().where(partners.c.partner_id == partner_id)
-        return _changed(self._connection(), query)
+        return _changed(self._connection(), self._cursor, query)
 
 
 class SqlAlchemyNonceRepository:
@@ -136,18 +141,40 @@ class SqlAlchemyNonceRepository:
 
 
 class SqlAlchemyRegistryStamp:
-    """Implements :class:`xborder.services.unit_of_work.RegistryStamp`."""
+    """Implements :class:`xborder.services.unit_of_work.RegistryStamp`.
 
-    def __init__(self, cursor: Cursor) -> None:
-        self._cursor = cursor
+    In a write transaction the stamp is read once and held: SQLite's ``BEGIN IMMEDIATE``
+    already excludes every other writer, and on PostgreSQL the row is read ``FOR SHARE``, so
+    a restamp by another transaction waits for this one to commit. Every unit of a writer's
+    group then checks against that one read instead of querying again.
+    """
+
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
 
     def read(self) -> int:
-        row = self._cursor.first(_STAMP, {"row": 1})
-        return int(row["stamp"]) if row is not None else 0
+        transaction = self._transaction
+        if transaction.readonly:
+            return _stamp(transaction.cursor.first(_STAMP, {"row": 1}))
+        memo = transaction.cursor.memo
+        stamp = memo.get(_MEMO)
+        if stamp is None:
+            stamp = memo[_MEMO] = _stamp(transaction.cursor.first(_STAMP_HELD, {"row": 1}))
+        return int(stamp)
 
 
-def restamp(connection: Connection) -> None:
-    """Write a new registry stamp (creating the row when a test emptied the table)."""
+def _stamp(row: Mapping[str, Any] | None) -> int:
+    return int(row["stamp"]) if row is not None else 0
+
+
+_MEMO = "registry_stamp"
+
+
+def restamp(connection: Connection, cursor: Cursor | None = None) -> None:
+    """Write a new registry stamp (creating the row when a test emptied the table); the
+    stamp ``cursor``'s transaction held is forgotten."""
+    if cursor is not None:
+        cursor.memo.pop(_MEMO, None)
     stamp = secrets.randbits(62) + 2
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     insert = dialect.insert(registry_version).values(id=1, stamp=stamp)
@@ -157,10 +184,10 @@ def restamp(connection: Connection) -> None:
     connection.execute(statement)
 
 
-def _changed(connection: Connection, statement: sa.Delete) -> bool:
+def _changed(connection: Connection, cursor: Cursor, statement: sa.Delete) -> bool:
     changed = connection.execute(statement).rowcount == 1
     if changed:
-        restamp(connection)
+        restamp(connection, cursor)
     return changed
 
 

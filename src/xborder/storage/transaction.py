@@ -40,6 +40,7 @@ class Transaction:
             raise
         self._open = True
         self.cursor = Cursor(self._driver.dbapi_connection, engine.dialect)
+        self.readonly = readonly
 
     def connection(self) -> Connection:
         """SQLAlchemy's Connection over this transaction's driver connection, made on first

@@ -78,7 +78,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.partners = SqlAlchemyPartnerRepository(connection, cursor)
         self.nonces = SqlAlchemyNonceRepository(connection, cursor)
         self.accounts = SqlAlchemyAccountRepository(connection, cursor)
-        self.registry = SqlAlchemyRegistryStamp(cursor)
+        self.registry = SqlAlchemyRegistryStamp(transaction)
         self.schedule = SqlAlchemySchedule(connection)
         self.events = SqlAlchemyEventLog(connection)
         self.clock_offset = SqlAlchemyClockOffset(connection)
