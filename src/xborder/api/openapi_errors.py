@@ -16,8 +16,8 @@ from typing import Any
 from xborder.api import problems
 from xborder.api.codecs import JSON, XML
 from xborder.api.errors import SYSTEM_ERROR, Rendered, envelope, render_error
-from xborder.api.payload_encryption import EncryptionRequired
 from xborder.api.openapi_schemas import CANCEL_REQUEST, ref
+from xborder.api.payload_encryption import EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import rejection_for
 from xborder.security import errors as security
