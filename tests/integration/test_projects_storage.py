@@ -3,6 +3,7 @@ repositories, the project use cases and the replay guard shared by server proces
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from xborder.clock import FixedClock
-from xborder.domain.projects import Environment, PartnerBinding, Project
+from xborder.domain.projects import EncryptionPolicy, Environment, PartnerBinding, Project, Region
 from xborder.security.keys import certificate_pem, generate_key_pair_and_certificate
 from xborder.services import projects
 from xborder.services.nonces import NonceGuard
@@ -143,6 +144,87 @@ def test_add_project_checks_its_input(uow_factory: SqlAlchemyUowFactory, cert: s
     add(uow_factory, cert, "k", Environment.SANDBOX)
     with pytest.raises(projects.ProjectExists):
         add(uow_factory, cert, "k", Environment.MTF)
+
+
+def stamp(uow_factory: SqlAlchemyUowFactory) -> int:
+    with uow_factory(readonly=True) as uow:
+        return uow.registry.read()
+
+
+def test_update_changes_policy_and_region_and_restamps(
+    uow_factory: SqlAlchemyUowFactory, cert: str
+) -> None:
+    """D20, D23: the two settings change, nothing else does, and running servers are told."""
+    added = projects.add_project(
+        "k", Environment.MTF, cert, cert, uow_factory=uow_factory, clock=FixedClock(NOW)
+    )
+    assert (added.encryption, added.region) == (EncryptionPolicy.OPTIONAL, Region.GLOBAL)
+    before = stamp(uow_factory)
+    updated = projects.update_project(
+        "k", encryption=EncryptionPolicy.REQUIRED, uow_factory=uow_factory
+    )
+    assert updated == dataclasses.replace(added, encryption=EncryptionPolicy.REQUIRED)
+    assert stamp(uow_factory) != before
+    moved = projects.update_project("k", region=Region.UK, uow_factory=uow_factory)
+    assert (moved.encryption, moved.region) == (EncryptionPolicy.REQUIRED, Region.UK)
+    with uow_factory(readonly=True) as uow:
+        assert uow.projects.get("k") == moved
+        assert uow.projects.all() == [moved]
+
+
+def test_update_that_changes_nothing_writes_nothing(
+    uow_factory: SqlAlchemyUowFactory, cert: str
+) -> None:
+    project = add(uow_factory, cert, "k", Environment.SANDBOX)
+    before = stamp(uow_factory)
+    assert (
+        projects.update_project(
+            "k", encryption=EncryptionPolicy.OPTIONAL, region=Region.GLOBAL, uow_factory=uow_factory
+        )
+        == project
+    )
+    assert projects.update_project("k", uow_factory=uow_factory) == project
+    assert stamp(uow_factory) == before
+
+
+def test_update_refusals(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
+    with pytest.raises(projects.ProjectNotFound):
+        projects.update_project("nobody", region=Region.EU, uow_factory=uow_factory)
+    project = add(uow_factory, cert, "k", Environment.SANDBOX)  # no encryption certificate
+    before = stamp(uow_factory)
+    with pytest.raises(projects.InvalidProject, match="client-encryption certificate"):
+        projects.update_project(
+            "k", encryption=EncryptionPolicy.REQUIRED, region=Region.EU, uow_factory=uow_factory
+        )
+    with uow_factory(readonly=True) as uow:
+        assert uow.projects.get("k") == project  # the region did not change either
+    assert stamp(uow_factory) == before
+
+
+def test_add_with_a_policy_and_a_region(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
+    clock = FixedClock(NOW)
+    project = projects.add_project(
+        "k",
+        Environment.SANDBOX,
+        cert,
+        cert,
+        encryption=EncryptionPolicy.REQUIRED,
+        region=Region.EU,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+    with uow_factory(readonly=True) as uow:
+        assert uow.projects.get("k") == project
+    with pytest.raises(projects.InvalidProject, match="client-encryption certificate"):
+        projects.add_project(
+            "k2",
+            Environment.SANDBOX,
+            cert,
+            encryption=EncryptionPolicy.REQUIRED,
+            uow_factory=uow_factory,
+            clock=clock,
+        )
+    assert [s.project for s in projects.list_projects(uow_factory=uow_factory)] == [project]
 
 
 def test_list_and_remove(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:

@@ -185,6 +185,25 @@ def test_cancel_describes_the_d21_refusal() -> None:
     assert "x-encrypted" in responses["200"]["headers"]
 
 
+SIGNED = {"createPayment", "retrievePayment", "findPayment", "cancelPaymentPost"}
+SIGNED |= {"cancelPaymentGet", "listAccounts", "getAccount"}
+
+
+@pytest.mark.parametrize("operation_id", sorted(SIGNED))
+def test_signed_operations_describe_both_encrypted_payload_errors(operation_id: str) -> None:
+    """D12's 062000 and D20's (a required project's plaintext body) share ReasonCode, code and
+    Source: both examples are kept, told apart by their Description."""
+    (operation,) = [o for _m, _p, o in operations(DOCUMENT) if o["operationId"] == operation_id]
+    examples = operation["responses"]["400"]["content"]["application/json"]["examples"]
+    errors = [e["value"]["Errors"]["Error"] for e in examples.values()]
+    descriptions = {
+        e["Description"]
+        for e in errors
+        if isinstance(e, dict) and e["Source"] == "Encrypted Payload"  # a list: field errors
+    }
+    assert descriptions == {"Value contains invalid character", "Request payload must be encrypted"}
+
+
 def test_every_error_example_is_an_errors_envelope() -> None:
     json_envelope = component("Errors")
     for _m, _p, operation in operations(DOCUMENT):

@@ -1,4 +1,4 @@
-"""One table from error class to HTTP status and ``Errors`` body (D6, D7, D8, D9, D11, D12).
+"""One table from error class to HTTP status and ``Errors`` body (D6, D7, D8, D9, D11, D12, D20).
 
 Nothing else in xborder decides an HTTP status for an error. Every error a client can cause
 is in the table; anything else becomes 500 SYSTEM_ERROR 150001 with an empty Source.
@@ -12,6 +12,7 @@ from typing import Any
 
 from xborder.api import problems
 from xborder.api.codecs import NULL
+from xborder.api.payload_encryption import ENCRYPTION_REQUIRED, EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import KNOWN_CODES
 from xborder.security import errors as security
@@ -93,6 +94,13 @@ def _encrypted_payload(exc: security.PayloadDecryptionError) -> Rendered:
     return Rendered(400, (_code(exc.detail_code, exc.source),), request_id=False)
 
 
+def _encryption_required(exc: EncryptionRequired) -> Rendered:
+    """D20: as D12's error, with the Description the policy's ruling gives."""
+    reason, _description = KNOWN_CODES[exc.detail_code]
+    item = ErrorItem(reason, ENCRYPTION_REQUIRED, exc.source, exc.detail_code)
+    return Rendered(400, (item,), request_id=False)
+
+
 def _refused(exc: domain.ActionRefused | ClockNotControllable) -> Rendered:
     """D17: an operator action the payment's state (or the deployment) does not allow."""
     source = exc.action if isinstance(exc, domain.ActionRefused) else "clock"
@@ -123,6 +131,7 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
     security.AuthDeclined: _gateway(401, "Unauthorized - Access Not Granted"),
     security.AuthenticationFailed: _gateway(403, "OAuth signature verification failed"),
     security.PayloadDecryptionError: _encrypted_payload,
+    EncryptionRequired: _encryption_required,  # D20
     domain.AccountNotFound: _fixed(404, "130193", ""),  # Balance API (D16)
     domain.PrefundNotEnabled: _fixed(402, "130192", ""),
     domain.InsufficientFunds: _fixed(402, "130196", ""),

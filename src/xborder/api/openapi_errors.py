@@ -17,6 +17,7 @@ from xborder.api import problems
 from xborder.api.codecs import JSON, XML
 from xborder.api.errors import SYSTEM_ERROR, Rendered, envelope, render_error
 from xborder.api.openapi_schemas import CANCEL_REQUEST, ref
+from xborder.api.payload_encryption import EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import rejection_for
 from xborder.security import errors as security
@@ -42,8 +43,10 @@ GATEWAY: tuple[BaseException, ...] = (
     security.AuthDeclined("unknown consumer key"),
     security.AuthenticationFailed("signature does not verify"),
     security.PayloadDecryptionError("encrypted payload does not decrypt"),
+    EncryptionRequired("project requires encrypted request payloads"),
 )
-"""D11, D12: every signed XBS and Balance operation."""
+"""D11, D12, D20: every signed XBS and Balance operation (D20 refuses any request of a
+``required`` project that carries a plaintext body, whatever the operation)."""
 
 REQUEST: tuple[BaseException, ...] = (
     problems.NotAcceptable(),
@@ -114,7 +117,7 @@ def error_responses(
 
 def _response(found: list[Rendered], *, xml: bool) -> dict[str, Any]:
     documents = [envelope(item, EXAMPLE_REQUEST_ID) for item in found]
-    titles = [_title(item) for item in found]
+    titles = _titles(found)
     content: dict[str, Any] = {
         JSON.media_type: {
             "schema": ref("Errors"),
@@ -137,6 +140,16 @@ def _response(found: list[Rendered], *, xml: bool) -> dict[str, Any]:
     if headers:
         response["headers"] = {name: {"schema": {"type": "string"}} for name in sorted(headers)}
     return response
+
+
+def _titles(found: list[Rendered]) -> list[str]:
+    """One example name per rendering; a name taken already gets the Description added
+    (D12's and D20's 062000 differ only there)."""
+    titles: list[str] = []
+    for item in found:
+        title = _title(item)
+        titles.append(f"{title}: {item.items[0].description}" if title in titles else title)
+    return titles
 
 
 def _title(item: Rendered) -> str:

@@ -11,7 +11,15 @@ For every XBS request, before its body is parsed:
    (:class:`xborder.services.nonces.NonceGuard`, 401): recorded inside the request's own
    transaction (:meth:`SignedGate.record`), beside its state change;
 5. with ``x-encrypted: true`` the body is decrypted (:mod:`xborder.api.payload_encryption`)
-   and the success answer is encrypted back to the project's client-encryption certificate.
+   and the success answer is encrypted back to the project's client-encryption certificate;
+6. D20: a project whose policy is ``required`` must send every body encrypted (400 062000
+   ``Request payload must be encrypted``), and all its success answers are encrypted, those
+   of body-less requests (a GET cancel, a retrieve) included.
+
+The one refusal that rests on a cached policy, D20's, is confirmed against the registry stamp
+before it is answered (:meth:`RegistryCache.refresh`): every other decision made from the cache
+is checked inside the request's transaction, but a refused request never gets there, and an
+operator relaxing the policy expects the very next request to see it.
 
 Decision (the issue is silent): ``x-encrypted: true`` from a project without a client-encryption
 certificate is refused with 400 062000 Source ``Encrypted Payload`` before anything runs,
@@ -38,12 +46,13 @@ from xborder.api.addressing import Addressing
 from xborder.api.gate import Admitted, Caller, Incoming, Nonce
 from xborder.api.payload_encryption import (
     EncryptionNotSetUp,
+    EncryptionRequired,
     open_payload,
     seal_payload,
     wants_encryption,
 )
 from xborder.config import Settings
-from xborder.domain.projects import Project, is_entitled, reaches_sandbox
+from xborder.domain.projects import EncryptionPolicy, Project, is_entitled, reaches_sandbox
 from xborder.security import oauth1
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
 from xborder.security.keys import load_certificate, rsa_public_key
@@ -88,7 +97,7 @@ class SignedGate:
     def admit(self, incoming: Incoming) -> Admitted:
         """Authenticate, check entitlement and replay, then decrypt when asked (D11-D13)."""
         try:
-            return self._admit(incoming)
+            return self._admit_current(incoming)
         except SecurityError as exc:
             log.info("request refused: %s", exc.reason)
             raise
@@ -117,6 +126,15 @@ class SignedGate:
             return body, {}
         return seal_payload(body, media_type, caller.encrypt_to)
 
+    def _admit_current(self, incoming: Incoming) -> Admitted:
+        """:meth:`_admit`, with D20's refusal confirmed on the registry as it is now."""
+        try:
+            return self._admit(incoming)
+        except EncryptionRequired:
+            if not self._registry.refresh():
+                raise
+            return self._admit(incoming)  # the policy changed meanwhile: decide again
+
     def _admit(self, incoming: Incoming) -> Admitted:
         encrypted = wants_encryption(incoming.headers)
         content_type = incoming.headers.get("content-type")
@@ -125,12 +143,15 @@ class SignedGate:
             caller, stamp = self._unsigned(incoming.partner_id, encrypted)
             return Admitted(caller, incoming.body, content_type, stamp)
         project, stamp, nonce = self._authenticate(incoming, authorization)
-        if not encrypted:
+        required = project.encryption is EncryptionPolicy.REQUIRED  # D20
+        if required and not encrypted and incoming.body:
+            raise EncryptionRequired("project requires encrypted request payloads")
+        if not (encrypted or required):
             return Admitted(_caller(project, None), incoming.body, content_type, stamp, nonce)
         if project.encryption_certificate is None:
             raise EncryptionNotSetUp("project has no client-encryption certificate")
-        body, media_type = open_payload(incoming.body, content_type, self._keys)
-        caller = _caller(project, project.encryption_certificate)
+        body, media_type = open_payload(incoming.body, content_type, self._keys)  # b"": as is
+        caller = _caller(project, project.encryption_certificate)  # D20: always answered sealed
         return Admitted(caller, body, media_type, stamp, nonce)
 
     def _authenticate(

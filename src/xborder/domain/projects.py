@@ -9,6 +9,8 @@ Invariants:
 - a project belongs to exactly one :class:`Environment`, fixed at creation;
 - only public material is held: certificates, never a private key;
 - a partner id is bound to at most one project;
+- D20: a project whose encryption policy is ``required`` has a client-encryption certificate
+  (its answers are always encrypted; checked by :mod:`xborder.services.projects`);
 - D13: a sandbox project reaches every partner that is not bound to an mtf or production
   project; an mtf or production project reaches only the partners bound to it. Sandbox keys
   therefore never reach mtf or production partners, and the reverse.

@@ -18,13 +18,15 @@ Errors::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xborder.clock import Clock
 from xborder.domain.projects import (
+    EncryptionPolicy,
     Environment,
     PartnerBinding,
     Project,
+    Region,
     is_entitled,
     is_valid_consumer_key,
 )
@@ -39,7 +41,9 @@ class ProjectError(XborderError):
 
 
 class InvalidProject(ProjectError):
-    """Raised when a consumer key breaks the header rule or a certificate is unusable."""
+    """Raised when a consumer key breaks the header rule, a certificate is unusable, or the
+    ``required`` encryption policy is asked of a project without a client-encryption
+    certificate (D20: its answers could not be encrypted)."""
 
 
 class ProjectExists(ProjectError):
@@ -91,14 +95,18 @@ def add_project(
     signing_certificate: str,
     encryption_certificate: str | None = None,
     *,
+    encryption: EncryptionPolicy = EncryptionPolicy.OPTIONAL,
+    region: Region = Region.GLOBAL,
     uow_factory: UowFactory,
     clock: Clock,
 ) -> Project:
-    """Register a project (D13). Certificates are PEM text and must hold RSA keys.
+    """Register a project (D13) with its encryption policy (D20) and region (D23).
+    Certificates are PEM text and must hold RSA keys.
 
     Raises:
-        InvalidProject: the consumer key cannot travel in an OAuth header, or a certificate
-            is not a PEM RSA certificate.
+        InvalidProject: the consumer key cannot travel in an OAuth header, a certificate is
+            not a PEM RSA certificate, or ``required`` encryption without a client-encryption
+            certificate.
         ProjectExists: the consumer key is registered already.
     """
     if not is_valid_consumer_key(consumer_key):
@@ -110,13 +118,52 @@ def add_project(
     if encryption_certificate is not None:
         _check_certificate("encryption", encryption_certificate)
     project = Project(
-        consumer_key, environment, signing_certificate, encryption_certificate, clock.now()
+        consumer_key,
+        environment,
+        signing_certificate,
+        encryption_certificate,
+        clock.now(),
+        encryption,
+        region,
     )
+    _check_policy(project)
     with uow_factory() as uow:
         try:
             uow.projects.add(project)
         except ConflictError as exc:
             raise ProjectExists(f"project {consumer_key} exists already") from exc
+        uow.commit()
+    return project
+
+
+def update_project(
+    consumer_key: str,
+    *,
+    encryption: EncryptionPolicy | None = None,
+    region: Region | None = None,
+    uow_factory: UowFactory,
+) -> Project:
+    """Change a project's encryption policy (D20) and/or region (D23); None keeps the value.
+    Running servers apply the change from their next request (the registry stamp).
+
+    Raises:
+        ProjectNotFound: no such project.
+        InvalidProject: ``required`` encryption for a project without a client-encryption
+            certificate.
+    """
+    with uow_factory() as uow:
+        current = uow.projects.get(consumer_key)
+        if current is None:
+            raise ProjectNotFound(f"no project {consumer_key}")
+        project = replace(
+            current,
+            encryption=encryption if encryption is not None else current.encryption,
+            region=region if region is not None else current.region,
+        )
+        if project == current:
+            return current  # nothing to write: running servers keep their cached registry
+        _check_policy(project)
+        uow.projects.update(project)
         uow.commit()
     return project
 
@@ -205,6 +252,16 @@ def partner_project(partner_id: str, *, uow_factory: UowFactory) -> Project | No
     """The project a partner is bound to, or None for an unbound (sandbox) partner."""
     with uow_factory(readonly=True) as uow:
         return uow.partners.project_of(partner_id)
+
+
+def _check_policy(project: Project) -> None:
+    """D20: a ``required`` project's answers are always encrypted, so it needs a certificate
+    to encrypt them to."""
+    if project.encryption is EncryptionPolicy.REQUIRED and project.encryption_certificate is None:
+        raise InvalidProject(
+            f"project {project.consumer_key} has no client-encryption certificate:"
+            " required encryption needs one to encrypt its answers to (D20)"
+        )
 
 
 def _check_certificate(what: str, pem: str) -> None:

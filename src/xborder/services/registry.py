@@ -68,6 +68,16 @@ class RegistryCache:
             self.forget()
             raise StaleRegistry("the registry changed meanwhile")
 
+    def refresh(self) -> bool:
+        """Whether the registry changed since the cache was filled; when it did, the cache is
+        dropped (the caller decides again). For refusals, which never reach :meth:`check`."""
+        with self._uow_factory(readonly=True) as uow:
+            stamp = uow.registry.read()
+        if stamp == self._stamp:
+            return False
+        self.forget()
+        return True
+
     def forget(self) -> None:
         """Drop everything cached."""
         self._stamp = None

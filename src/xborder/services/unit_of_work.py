@@ -63,6 +63,10 @@ class ProjectRepository(Protocol):
     def all(self) -> list[Project]:
         """Every project, by consumer key."""
 
+    def update(self, project: Project) -> None:
+        """Write an existing project's encryption policy and region (D20, D23); its key,
+        environment, certificates and creation time do not change."""
+
     def remove(self, consumer_key: str) -> bool:
         """Delete a project that has no partner bound; False when there was none."""
 

@@ -83,6 +83,15 @@ class SqlAlchemyProjectRepository:
         query = projects.select().order_by(projects.c.consumer_key)
         return [_project(row) for row in self._connection().execute(query).mappings()]
 
+    def update(self, project: Project) -> None:
+        query = (
+            projects.update()
+            .where(projects.c.consumer_key == project.consumer_key)
+            .values(encryption=project.encryption.value, region=project.region.value)
+        )
+        self._connection().execute(query)
+        restamp(self._connection())
+
     def remove(self, consumer_key: str) -> bool:
         query = projects.delete().where(projects.c.consumer_key == consumer_key)
         return _changed(self._connection(), self._cursor, query)

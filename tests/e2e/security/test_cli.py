@@ -24,6 +24,7 @@ from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 COMMANDS = [
     ["projects", "add"],
     ["projects", "list"],
+    ["projects", "update"],
     ["projects", "remove"],
     ["partners", "add"],
     ["partners", "list"],
@@ -111,6 +112,72 @@ def test_duplicate_and_missing_projects_exit_1(data: Path, party: Party) -> None
     assert run(data, "projects", "remove", "nobody").exit_code == 1
     assert run(data, "partners", "add", "--partner-id", "P", "--project", "nobody").exit_code == 1
     assert run(data, "partners", "remove", "P").exit_code == 1
+
+
+def project_block(listing: str, consumer_key: str) -> list[str]:
+    """The lines ``projects list`` prints for one project."""
+    lines = listing.splitlines()
+    start = lines.index(consumer_key) + 1
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return block
+
+
+def test_encryption_policy_and_region(data: Path, party: Party) -> None:
+    """D20, D23: set when added, changed by update, shown by add, update and list."""
+    cert = str(party.cert_path)
+    args = ["projects", "add", "--consumer-key", "enc!1", "--signing-cert", cert]
+    policy = ["--encryption-cert", cert, "--encryption", "required", "--region", "eu"]
+    added = run(data, *args, *policy)
+    assert added.exit_code == 0, added.output
+    assert "  encryption:        required\n  region:            eu\n" in added.output
+    plain = run(data, "projects", "add", "--consumer-key", "plain!1", "--signing-cert", cert)
+    assert plain.exit_code == 0 and "  encryption:        optional\n" in plain.output
+    listed = run(data, "projects", "list").output
+    assert [line.split(":")[0].strip() for line in project_block(listed, "enc!1")] == [
+        "environment",
+        "signing key id",
+        "encryption kid",
+        "encryption",
+        "region",
+        "partners",
+        "created",
+    ]
+    assert "  encryption:      required" in project_block(listed, "enc!1")
+    assert "  region:          eu" in project_block(listed, "enc!1")
+    assert "  encryption:      optional" in project_block(listed, "plain!1")
+    assert "  region:          global" in project_block(listed, "plain!1")
+    updated = run(data, "projects", "update", "enc!1", "--encryption", "optional")
+    assert updated.exit_code == 0, updated.output
+    assert "encryption:        optional\n  region:            eu\n" in updated.output
+    assert run(data, "projects", "update", "enc!1", "--region", "uk").exit_code == 0
+    block = project_block(run(data, "projects", "list").output, "enc!1")
+    assert "  encryption:      optional" in block and "  region:          uk" in block
+
+
+def test_required_encryption_needs_an_encryption_certificate(data: Path, party: Party) -> None:
+    cert = str(party.cert_path)
+    args = ["projects", "add", "--consumer-key", "k", "--signing-cert", cert]
+    refused = run(data, *args, "--encryption", "required")
+    assert refused.exit_code == 2 and "client-encryption certificate" in refused.output
+    assert run(data, "projects", "list").output.strip() == "no projects"
+    assert run(data, *args).exit_code == 0
+    refused = run(data, "projects", "update", "k", "--encryption", "required")
+    assert refused.exit_code == 2 and "client-encryption certificate" in refused.output
+    assert "  encryption:      optional" in project_block(run(data, "projects", "list").output, "k")
+
+
+def test_update_refusals(data: Path, party: Party) -> None:
+    missing = run(data, "projects", "update", "nobody", "--region", "eu")
+    assert missing.exit_code == 1 and "no project nobody" in missing.output
+    run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", str(party.cert_path))
+    nothing = run(data, "projects", "update", "k")
+    assert nothing.exit_code == 2 and "--encryption" in nothing.output
+    assert run(data, "projects", "update", "k", "--encryption", "always").exit_code == 2
+    assert run(data, "projects", "update", "k", "--region", "us").exit_code == 2
 
 
 def test_bad_input_exits_2(data: Path, party: Party, tmp_path: Path) -> None:

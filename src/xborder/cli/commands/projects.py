@@ -1,4 +1,5 @@
-"""``xborder projects``: the consumer keys allowed to call, with their certificates (D11, D13)."""
+"""``xborder projects``: the consumer keys allowed to call, with their certificates (D11, D13),
+encryption policy (D20) and region (D23)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import click
 from xborder.cli.commands._admin import migrated_database, reporting_errors, settings_for
 from xborder.cli.commands._common import database_options
 from xborder.clock import SystemClock
-from xborder.domain.projects import Environment
+from xborder.domain.projects import EncryptionPolicy, Environment, Region
 from xborder.errors import ConfigError
 from xborder.security.keys import certificate_pem, fingerprint, load_certificate, load_pkcs12
 from xborder.services import projects as usecases
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_ENCRYPTION_HELP = (
+    "required: request payloads must be encrypted and every answer is encrypted; needs"
+    " --encryption-cert (D20)."
+)
+_REGION_HELP = "global signs with OAuth 1.0a; eu and uk with OAuth 2.0 request tokens (D23)."
 
 
 @click.group()
@@ -51,6 +57,21 @@ def projects() -> None:
     show_default=True,
     help="Where the project's keys work.",
 )
+@click.option(
+    "--encryption",
+    "encryption_policy",
+    type=click.Choice([p.value for p in EncryptionPolicy]),
+    default=EncryptionPolicy.OPTIONAL.value,
+    show_default=True,
+    help=_ENCRYPTION_HELP,
+)
+@click.option(
+    "--region",
+    type=click.Choice([r.value for r in Region]),
+    default=Region.GLOBAL.value,
+    show_default=True,
+    help=_REGION_HELP,
+)
 @database_options
 @reporting_errors
 def add_command(
@@ -59,6 +80,8 @@ def add_command(
     signing_cert_password: str | None,
     encryption_cert: Path | None,
     environment: str,
+    encryption_policy: str,
+    region: str,
     database_url: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -70,6 +93,8 @@ def add_command(
       xborder projects add --consumer-key 'abc!123' --signing-cert keystore.p12 \\
           --signing-cert-password keystorepassword --encryption-cert client-enc.pem
       xborder projects add --consumer-key 'mtf!456' --signing-cert mtf.pem --environment mtf
+      xborder projects add --consumer-key 'enc!789' --signing-cert client-signing.pem \\
+          --encryption-cert client-enc.pem --encryption required
     """
     signing = _certificate(signing_cert, signing_cert_password)
     encryption = _certificate(encryption_cert, None) if encryption_cert else None
@@ -79,19 +104,64 @@ def add_command(
             Environment(environment),
             signing,
             encryption,
+            encryption=EncryptionPolicy(encryption_policy),
+            region=Region(region),
             uow_factory=uow_factory,
             clock=SystemClock(),
         )
     click.echo(f"project {project.consumer_key} added ({project.environment.value})")
     click.echo(f"  signing key id:    {_kid(signing)}")
     click.echo(f"  encryption kid:    {_kid(encryption) if encryption else '-'}")
+    click.echo(f"  encryption:        {project.encryption.value}")
+    click.echo(f"  region:            {project.region.value}")
+
+
+@projects.command("update")
+@click.argument("consumer_key")
+@click.option(
+    "--encryption",
+    "encryption_policy",
+    type=click.Choice([p.value for p in EncryptionPolicy]),
+    help=_ENCRYPTION_HELP,
+)
+@click.option("--region", type=click.Choice([r.value for r in Region]), help=_REGION_HELP)
+@database_options
+@reporting_errors
+def update_command(
+    consumer_key: str,
+    encryption_policy: str | None,
+    region: str | None,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Change a project's encryption policy or region; running servers apply it from their
+    next request.
+
+    \b
+    Examples:
+      xborder projects update 'abc!123' --encryption required
+      xborder projects update 'abc!123' --encryption optional --region eu
+    """
+    if encryption_policy is None and region is None:
+        raise click.UsageError("give --encryption, --region or both")
+    with migrated_database(settings_for(database_url, data_dir)) as uow_factory:
+        project = usecases.update_project(
+            consumer_key,
+            encryption=EncryptionPolicy(encryption_policy) if encryption_policy else None,
+            region=Region(region) if region else None,
+            uow_factory=uow_factory,
+        )
+    click.echo(f"project {project.consumer_key} updated")
+    click.echo(f"  encryption:        {project.encryption.value}")
+    click.echo(f"  region:            {project.region.value}")
 
 
 @projects.command("list")
 @database_options
 @reporting_errors
 def list_command(database_url: str | None, data_dir: Path | None) -> None:
-    """List projects with their environment, key ids and bound partners.
+    """List projects with their environment, key ids, encryption policy, region and bound
+    partners.
 
     \b
     Example:
@@ -109,6 +179,8 @@ def list_command(database_url: str | None, data_dir: Path | None) -> None:
         click.echo(f"  environment:     {project.environment.value}")
         click.echo(f"  signing key id:  {_kid(project.signing_certificate)}")
         click.echo(f"  encryption kid:  {_kid(encryption) if encryption else '-'}")
+        click.echo(f"  encryption:      {project.encryption.value}")
+        click.echo(f"  region:          {project.region.value}")
         click.echo(f"  partners:        {', '.join(summary.partner_ids) or '-'}")
         click.echo(f"  created:         {project.created.isoformat(timespec='seconds')}")
 
