@@ -53,6 +53,7 @@ from xborder.api.payload_encryption import (
 )
 from xborder.config import Settings
 from xborder.domain.projects import EncryptionPolicy, Project, is_entitled, reaches_sandbox
+from xborder.errors import XborderError
 from xborder.security import oauth1
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
 from xborder.security.keys import load_certificate, rsa_public_key
@@ -127,13 +128,20 @@ class SignedGate:
         return seal_payload(body, media_type, caller.encrypt_to)
 
     def _admit_current(self, incoming: Incoming) -> Admitted:
-        """:meth:`_admit`, with D20's refusal confirmed on the registry as it is now."""
+        """:meth:`_admit`, with a refusal confirmed on the registry as it is now.
+
+        An admission is checked against the registry inside the request's transaction, but a
+        refusal never gets there: it may rest on a cached project or binding that another
+        process has changed since (a partner bound, a certificate rotated, a policy relaxed).
+        So a refusal costs one read of the registry stamp, and when the stamp moved the
+        request is decided again on fresh answers.
+        """
         try:
             return self._admit(incoming)
-        except EncryptionRequired:
+        except XborderError:
             if not self._registry.refresh():
                 raise
-            return self._admit(incoming)  # the policy changed meanwhile: decide again
+            return self._admit(incoming)
 
     def _admit(self, incoming: Incoming) -> Admitted:
         encrypted = wants_encryption(incoming.headers)
