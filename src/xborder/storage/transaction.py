@@ -27,16 +27,20 @@ from xborder.storage.prepared import Cursor
 class Transaction:
     """One transaction on one pooled connection; ``close()`` returns the connection."""
 
-    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+    def __init__(self, engine: Engine, *, readonly: bool = False, held: Any = None) -> None:
         self._engine = engine
         self._readonly = readonly
-        self._driver: Any = engine.raw_connection()  # the pool's proxy of the DBAPI connection
+        # the pool's proxy of the DBAPI connection; a ``held`` one stays checked out after
+        # close() (the reader keeps one for the event loop's reads)
+        self._held = held is not None
+        self._driver: Any = held if held is not None else engine.raw_connection()
         self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
         self._savepoints = 0
         try:
             begin_on_driver(self._driver.dbapi_connection, engine.dialect.name, readonly=readonly)
         except BaseException:
-            self._driver.close()
+            if not self._held:
+                self._driver.close()
             raise
         self._open = True
         self.cursor = Cursor(self._driver.dbapi_connection, engine.dialect)
@@ -97,6 +101,8 @@ class Transaction:
             self.rollback()
         finally:
             owner = self._connection if self._connection is not None else self._driver
+            if self._held:  # the holder keeps it (dropping SQLAlchemy's Connection over it
+                owner = None  # releases nothing: closing it would check the driver in)
             self._connection = self._driver = None
             if owner is not None:
                 owner.close()  # back to the pool, once
