@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from xborder.api import balance
 from xborder.api.gate import Incoming, Nonce
 from xborder.domain.projects import Project, Region, is_entitled
-from xborder.security.errors import AuthDeclined
+from xborder.security.errors import AuthDeclined, AuthHeaderInvalid
 from xborder.security.request_token import DEFAULT_TOLERANCE, verify_request_token
 from xborder.services.nonces import NonceGuard
 from xborder.services.registry import RegistryCache
@@ -122,8 +122,10 @@ class BearerAuthenticator:
 
     def _access_token(self, incoming: Incoming, authorization: str) -> BearerAdmission:
         token = authorization.strip(" \t").partition(" ")[2].strip(" ")
+        if not token:
+            raise AuthHeaderInvalid("Bearer without a token")  # D23
         owner = self._access_token_owner
-        consumer_key = owner(token, self._now()) if owner is not None and token else None
+        consumer_key = owner(token, self._now()) if owner is not None else None
         if consumer_key is None:
             raise AuthDeclined("the Balance API takes a live access token only")  # D23
         access = self._registry.access(consumer_key, incoming.partner_id)

@@ -31,6 +31,7 @@ as above, so signing and encryption can still be exercised in that mode.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from xborder.security import oauth1
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
 from xborder.security.keys import load_certificate, rsa_public_key
 from xborder.security.keystore import LiveKeyring, ServerKeyStore
+from xborder.services import oauth2
 from xborder.services.nonces import NonceGuard
 from xborder.services.payments import UowFactory
 from xborder.services.registry import RegistryCache
@@ -91,7 +93,13 @@ class SignedGate:
         self._now = now  # wall time: the business clock (D17) may be moved, signatures not
         self._nonces = NonceGuard(uow_factory, tolerance=tolerance)
         self._bearer = BearerAuthenticator(
-            self._registry, self._nonces, tolerance=tolerance, now=now
+            self._registry,
+            self._nonces,
+            access_token_owner=functools.partial(
+                oauth2.access_token_owner, uow_factory=uow_factory
+            ),
+            tolerance=tolerance,
+            now=now,
         )
 
     def admit(self, incoming: Incoming) -> Admitted:
