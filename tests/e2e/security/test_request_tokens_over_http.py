@@ -10,11 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from tests.e2e.security.psd2 import KeyPair, add_psd2_project, bearer, rsa_key_pair
 from tests.e2e.server import ServerProcess, running_server
 from tests.payloads import PARTNER, encode, path, payment_request
 from tests.signing import mastercard_header
+from xborder.cli import main
 from xborder.client import RequestTokenAuth
 from xborder.domain.projects import Region
 from xborder.security.keys import load_private_key
@@ -103,3 +105,29 @@ def test_a_request_token_to_the_global_dev_project_is_declined(
 def test_a_request_token_on_the_balance_api_is_declined(http: httpx.Client, pair: KeyPair) -> None:
     auth = RequestTokenAuth(EU_KEY, pair.key_pem, pair.cert_pem)
     assert declined(http.get(f"/send/partners/{PARTNER}/crossborder/accounts", auth=auth))
+
+
+def test_authorization_code_flow_reaches_the_balance_api(
+    http: httpx.Client, pair: KeyPair, workdir: Path
+) -> None:
+    callback = "https://client.example/cb"
+    query = {"response_type": "code", "client_id": EU_KEY, "redirect_uri": callback, "state": "s1"}
+    authorized = http.get("/oauth2/authorize", params=query)
+    assert authorized.status_code == 302, authorized.text
+    location = httpx.URL(authorized.headers["location"])
+    assert location.params["state"] == "s1"
+    form = {
+        "grant_type": "authorization_code",
+        "code": location.params["code"],
+        "redirect_uri": callback,
+    }
+    auth = RequestTokenAuth(EU_KEY, pair.key_pem, pair.cert_pem)
+    issued = http.post("/oauth2/token", data=form, auth=auth)
+    assert issued.status_code == 200, issued.text
+    access = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    accounts = f"/send/partners/{PARTNER}/crossborder/accounts"
+    assert http.get(accounts, headers=access).status_code == 200
+
+    revoke = ["tokens", "revoke", "--project", EU_KEY, "--data-dir", str(workdir / "data")]
+    assert CliRunner().invoke(main, revoke).exit_code == 0
+    assert declined(http.get(accounts, headers=access))
