@@ -8,11 +8,13 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from xborder.domain.oauth2 import ACCESS_LIFETIME, CODE_LIFETIME, REFRESH_LIFETIME
 from xborder.domain.projects import Environment, Project, Region
 from xborder.services import oauth2
+from xborder.storage.tables import oauth2_grants, oauth2_tokens
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 T0 = 1_800_000_000
@@ -105,3 +107,29 @@ def test_two_racing_exchanges_of_one_code_issue_once(uow_factory: SqlAlchemyUowF
     for thread in threads:
         thread.join(30)
     assert sorted(type(o).__name__ for o in outcomes) == ["Issued", "ReusedToken"]
+
+
+def test_a_new_grant_purges_what_can_never_be_used_again(
+    uow_factory: SqlAlchemyUowFactory, db: Engine
+) -> None:
+    spent = oauth2.exchange_code(
+        client("a"), code_at(uow_factory, T0), URI, now=T0, uow_factory=uow_factory
+    )
+    pending = Project(
+        "uk-storage!mtf", Environment.MTF, "unused", None, PROJECT.created, region=Region.UK
+    )
+    oauth2.request_authorization(pending, URI, None, now=T0, uow_factory=uow_factory)
+    # past the code's and the access token's lives, within the refresh token's
+    code_at(uow_factory, T0 + ACCESS_LIFETIME)
+    with db.connect() as connection:
+        kinds = connection.execute(sa.select(oauth2_tokens.c.kind)).scalars().all()
+    assert sorted(kinds) == ["code", "refresh"]  # the new code; the refresh token lives on
+    owner = oauth2.access_token_owner
+    assert owner(spent.access_token, T0, uow_factory=uow_factory) is None  # gone
+    # after every token's life: only the newest grant's code remains, the old grants go
+    late = T0 + REFRESH_LIFETIME + CODE_LIFETIME + ACCESS_LIFETIME + 1
+    code_at(uow_factory, late)
+    with db.connect() as connection:
+        grants = connection.execute(sa.select(oauth2_grants.c.created_at)).scalars().all()
+        tokens = connection.execute(sa.select(oauth2_tokens.c.kind)).scalars().all()
+    assert sorted(grants) == [late] and tokens == ["code"]

@@ -151,6 +151,9 @@ def request_authorization(
         created_at=int(now),
     )
     with uow_factory() as uow:
+        # each new grant clears what can never be used again, so the tables stay bounded:
+        # expired tokens, and grants past any refresh token's life that nothing refers to
+        uow.oauth2.purge(int(now), int(now) - REFRESH_LIFETIME - CODE_LIFETIME)
         uow.oauth2.add_grant(grant)
         code = _issue(uow, TokenKind.CODE, grant, int(now) + CODE_LIFETIME) if sandbox else None
         uow.commit()

@@ -269,3 +269,7 @@ class OAuth2Store(Protocol):
 
     def revoke_project(self, consumer_key: str) -> int:
         """Revoke every token of the project; return how many were live."""
+
+    def purge(self, now: int, grants_before: int) -> int:
+        """Delete tokens expired at ``now`` (``expires_at <= now``), then grants created before
+        ``grants_before`` that no token refers to any more; return how many rows went."""

@@ -80,6 +80,17 @@ class SqlAlchemyOAuth2Store:
     def revoke_project(self, consumer_key: str) -> int:
         return self._revoke(oauth2_tokens.c.consumer_key == consumer_key)
 
+    def purge(self, now: int, grants_before: int) -> int:
+        connection = self._connection()
+        tokens = oauth2_tokens.delete().where(oauth2_tokens.c.expires_at <= now)
+        referred = sa.select(oauth2_tokens.c.grant_id).where(
+            oauth2_tokens.c.grant_id == oauth2_grants.c.grant_id
+        )
+        grants = oauth2_grants.delete().where(
+            oauth2_grants.c.created_at < grants_before, ~sa.exists(referred)
+        )
+        return connection.execute(tokens).rowcount + connection.execute(grants).rowcount
+
     def _revoke(self, which: sa.ColumnElement[bool]) -> int:
         statement = (
             oauth2_tokens.update()

@@ -285,3 +285,4 @@ oauth2_tokens = sa.Table(
 )
 sa.Index("ix_oauth2_tokens_grant", oauth2_tokens.c.grant_id)
 sa.Index("ix_oauth2_tokens_consumer_key", oauth2_tokens.c.consumer_key)
+sa.Index("ix_oauth2_tokens_expires_at", oauth2_tokens.c.expires_at)

@@ -46,9 +46,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_oauth2_tokens_grant", "oauth2_tokens", ["grant_id"])
     op.create_index("ix_oauth2_tokens_consumer_key", "oauth2_tokens", ["consumer_key"])
+    op.create_index("ix_oauth2_tokens_expires_at", "oauth2_tokens", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_oauth2_tokens_expires_at", table_name="oauth2_tokens")
     op.drop_index("ix_oauth2_tokens_consumer_key", table_name="oauth2_tokens")
     op.drop_index("ix_oauth2_tokens_grant", table_name="oauth2_tokens")
     op.drop_table("oauth2_tokens")
