@@ -21,6 +21,7 @@ from tests.payloads import PARTNER, payment_request
 from xborder.cli import main
 from xborder.client import (
     AccessTokenAuth,
+    AsyncXborderClient,
     ConsentPending,
     Psd2Auth,
     RequestTokenAuth,
@@ -185,3 +186,15 @@ def test_cli_commands_work_unchanged_with_a_region(
     assert listed.exit_code == 0, listed.output
     global_signing = runner.invoke(main, ["accounts", "list"], env={"XBORDER_REGION": "global"})
     assert global_signing.exit_code != 0  # OAuth 1.0a to an eu project: 401 DECLINED
+
+
+@pytest.mark.anyio
+async def test_the_async_client_runs_the_same_flows(
+    server: ServerProcess, pairs: dict[str, KeyPair]
+) -> None:
+    eu = pairs["eu"]
+    auth = Psd2Auth(RequestTokenAuth(EU_KEY, eu.key_pem, eu.cert_pem))
+    async with AsyncXborderClient(server.base_url, PARTNER, auth=auth) as client:
+        created = await client.create_payment(payment_request("PSD2-ASYNC-1"))
+        assert (await client.get_payment(created.id)).status == "PENDING"
+        assert await client.get_accounts(include_balance=True)
