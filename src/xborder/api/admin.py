@@ -17,7 +17,14 @@ GET      /clock                                                 (none)
 POST     /clock/advance                                         ``{"seconds": 3600}``
 POST     /scheduler/run                                         (none)
 GET      /events?partner_id=&payment_id=&after=&limit=          (none)
+GET      /oauth2/grants                                         (none)
+POST     /oauth2/grants/{grant}/approve                         (none)
+POST     /oauth2/grants/{grant}/deny                            (none)
 =======  =====================================================  ============================
+
+The ``/oauth2/grants`` routes are the operator's consent of D23: an mtf or production eu/uk
+project's ``GET /oauth2/authorize`` waits as a PENDING grant until approved (its client then
+collects the code) or denied (``error=access_denied``); only PENDING grants are listed.
 
 ``{payment}`` is a payment id or a transaction reference (as D2).
 """
@@ -29,7 +36,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,7 +53,8 @@ from xborder.api.routes import new_request_id
 from xborder.api.schemas import payment_view, timestamp
 from xborder.clock import Clock
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
-from xborder.services import accounts, operator, scheduler, timeline
+from xborder.domain.oauth2 import Grant
+from xborder.services import accounts, oauth2, operator, scheduler, timeline
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.ports import StatusEvent
 
@@ -216,6 +224,30 @@ def event_view(event: StatusEvent) -> dict[str, Any]:
     }
 
 
+def _grants(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]) -> Any:
+    return {"grants": [grant_view(g) for g in oauth2.pending_grants(uow_factory=s.uow_factory)]}
+
+
+def _decide(approve: bool) -> Handler:
+    def handle(s: AdminServices, p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]) -> Any:
+        grant = oauth2.decide_grant(p["grant_id"], approve=approve, uow_factory=s.uow_factory)
+        return {"grant": grant_view(grant)}
+
+    return handle
+
+
+def grant_view(grant: Grant) -> dict[str, Any]:
+    """A grant as the admin API shows it (D23)."""
+    created = datetime.fromtimestamp(grant.created_at, UTC)
+    return {
+        "grantId": grant.grant_id,
+        "consumerKey": grant.consumer_key,
+        "redirectUri": grant.redirect_uri,
+        "status": grant.status.value,
+        "createdAt": timestamp(created, millis=True),
+    }
+
+
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if value is None:
@@ -252,6 +284,9 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/clock/advance", _advance_clock),
     ("POST", "/scheduler/run", _run_scheduler),
     ("GET", "/events", _events),
+    ("GET", "/oauth2/grants", _grants),  # D23
+    ("POST", "/oauth2/grants/{grant_id}/approve", _decide(approve=True)),
+    ("POST", "/oauth2/grants/{grant_id}/deny", _decide(approve=False)),
 )
 """The admin operations as (method, path under :data:`PREFIX`, handler): the router and the
 OpenAPI description are both built from it."""

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
+from xborder.api.oauth2 import oauth2_routes
 from xborder.api.openapi_http import openapi_routes
 from xborder.api.operations import (
     admin_routes,
@@ -123,6 +124,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
+        *oauth2_routes(services.uow_factory),  # D23: the Balance API's authorization server
     ]
     others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:

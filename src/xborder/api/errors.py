@@ -16,6 +16,7 @@ from xborder.api.payload_encryption import ENCRYPTION_REQUIRED, EncryptionRequir
 from xborder.domain import errors as domain
 from xborder.domain.codes import KNOWN_CODES
 from xborder.security import errors as security
+from xborder.services import oauth2
 from xborder.services.timeline import ClockNotControllable
 
 
@@ -138,6 +139,8 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
     domain.ActionRefused: _refused,  # admin API (D17)
     ClockNotControllable: _refused,
     problems.AdminUnauthorized: _admin_unauthorized,
+    oauth2.GrantNotFound: _fixed(404, "110507", "grant"),  # admin API (D23)
+    oauth2.GrantDecided: _fixed(409, "082000", "grant"),
 }
 """Error class -> renderer. Looked up along the class's MRO, most specific first."""
 

@@ -22,6 +22,7 @@ from xborder.api import openapi_errors as errors
 from xborder.api import openapi_examples as examples
 from xborder.api.codecs import JSON, XML
 from xborder.api.openapi_admin import admin_operation, admin_schemas
+from xborder.api.openapi_oauth2 import oauth2_paths
 from xborder.api.openapi_schemas import components, ref
 from xborder.api.openapi_service import service_paths
 from xborder.api.payload_encryption import HEADER as ENCRYPTED_HEADER
@@ -81,6 +82,7 @@ def openapi_document(
                 method, template
             )
     paths.update(service_paths())
+    paths.update(oauth2_paths())  # D23
     public_url = settings.public_url if settings is not None else None
     document = {
         "openapi": OPENAPI_VERSION,
@@ -97,6 +99,12 @@ def openapi_document(
                     "in": "header",
                     "name": "Authorization",
                     "description": _OAUTH1,
+                },
+                "requestToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An OAuth 2.0 request token of an eu/uk project (D23).",
                 },
                 "adminBearer": {
                     "type": "http",

@@ -90,6 +90,27 @@ OPERATIONS: dict[tuple[str, str], AdminOperation] = {
         _object(["events"], events={"type": "array", "items": ref("StatusEvent")}),
         (*errors.ADMIN, errors.value_problem("after")),
     ),
+    ("GET", "/oauth2/grants"): AdminOperation(
+        "listPendingGrants",
+        "Authorization-code requests waiting for an operator's consent (D23)",
+        None,
+        _object(["grants"], grants={"type": "array", "items": ref("Grant")}),
+        errors.ADMIN,
+    ),
+    ("POST", "/oauth2/grants/{grant_id}/approve"): AdminOperation(
+        "approveGrant",
+        "Consent to a pending grant: its client may then collect its code (D23)",
+        None,
+        _object(["grant"], grant=ref("Grant")),
+        errors.ADMIN_GRANT,
+    ),
+    ("POST", "/oauth2/grants/{grant_id}/deny"): AdminOperation(
+        "denyGrant",
+        "Refuse a pending grant: its client is redirected with access_denied (D23)",
+        None,
+        _object(["grant"], grant=ref("Grant")),
+        errors.ADMIN_GRANT,
+    ),
 }
 
 
@@ -128,7 +149,7 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
 
 
 def admin_schemas() -> dict[str, Schema]:
-    """The Balance API's account and the admin API's event."""
+    """The Balance API's account and the admin API's event and grant."""
     money = ref("Money")
     details = [
         "openingBalance",
@@ -163,4 +184,12 @@ def admin_schemas() -> dict[str, Schema]:
         errorMessage=nullable_text,
         deliveredAt={"type": ["string", "null"], "format": "date-time"},
     )
-    return {"Account": account, "StatusEvent": event}
+    grant = _object(
+        ["grantId", "consumerKey", "redirectUri", "status", "createdAt"],
+        grantId=_TEXT,
+        consumerKey=_TEXT,
+        redirectUri=_TEXT,
+        status={"enum": ["PENDING", "APPROVED", "DENIED", "ISSUED"]},
+        createdAt=_STAMP,
+    )
+    return {"Account": account, "StatusEvent": event, "Grant": grant}

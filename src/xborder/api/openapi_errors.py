@@ -21,6 +21,7 @@ from xborder.api.payload_encryption import EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import rejection_for
 from xborder.security import errors as security
+from xborder.services import oauth2
 from xborder.services.payments import SOURCE_CANCEL, SOURCE_RETRIEVE
 from xborder.services.timeline import ClockNotControllable
 
@@ -90,6 +91,11 @@ ADMIN_PAYMENT: tuple[BaseException, ...] = (
     domain.PaymentNotFound("admin"),
     domain.ActionRefused("settle", "payment is not EligibleForSettlement"),
     domain.InsufficientFunds("available 0.00 < 100.00"),
+)
+ADMIN_GRANT: tuple[BaseException, ...] = (
+    *ADMIN,
+    oauth2.GrantNotFound("no such grant"),
+    oauth2.GrantDecided("the grant is ISSUED, not PENDING"),
 )
 CLOCK_REFUSED = ClockNotControllable("set XBORDER_CLOCK=controllable to move the clock")
 

@@ -21,6 +21,11 @@ before it is answered (:meth:`RegistryCache.refresh`): every other decision made
 is checked inside the request's transaction, but a refused request never gets there, and an
 operator relaxing the policy expects the very next request to see it.
 
+A request with ``Authorization: Bearer`` is for an ``eu`` or ``uk`` project (D23): steps 1-4
+are :class:`xborder.api.request_tokens.BearerAuthenticator`'s instead (a request token, whose
+``jti`` is recorded like a nonce; an access token on the Balance API). An OAuth 1.0a header to
+an ``eu``/``uk`` project is 401 ``DECLINED``, and so is a Bearer token to a ``global`` one.
+
 Decision (the issue is silent): ``x-encrypted: true`` from a project without a client-encryption
 certificate is refused with 400 062000 Source ``Encrypted Payload`` before anything runs,
 because its answer could not be encrypted; an unsigned request (authentication off) cannot ask
@@ -34,6 +39,7 @@ as above, so signing and encryption can still be exercised in that mode.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -51,6 +57,7 @@ from xborder.api.payload_encryption import (
     seal_payload,
     wants_encryption,
 )
+from xborder.api.request_tokens import BearerAuthenticator, is_bearer, is_psd2
 from xborder.config import Settings
 from xborder.domain.projects import EncryptionPolicy, Project, is_entitled, reaches_sandbox
 from xborder.errors import XborderError
@@ -58,6 +65,7 @@ from xborder.security import oauth1
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
 from xborder.security.keys import load_certificate, rsa_public_key
 from xborder.security.keystore import LiveKeyring, ServerKeyStore
+from xborder.services import oauth2
 from xborder.services.nonces import NonceGuard
 from xborder.services.payments import UowFactory
 from xborder.services.registry import RegistryCache
@@ -94,6 +102,15 @@ class SignedGate:
         self._tolerance = tolerance
         self._now = now  # wall time: the business clock (D17) may be moved, signatures not
         self._nonces = NonceGuard(uow_factory, tolerance=tolerance)
+        self._bearer = BearerAuthenticator(
+            self._registry,
+            self._nonces,
+            access_token_owner=functools.partial(
+                oauth2.access_token_owner, uow_factory=uow_factory
+            ),
+            tolerance=tolerance,
+            now=now,
+        )
 
     def admit(self, incoming: Incoming) -> Admitted:
         """Authenticate, check entitlement and replay, then decrypt when asked (D11-D13)."""
@@ -164,12 +181,17 @@ class SignedGate:
 
     def _authenticate(
         self, incoming: Incoming, authorization: str | None
-    ) -> tuple[Project, int, Nonce]:
+    ) -> tuple[Project, int, Nonce | None]:
+        if is_bearer(authorization):  # D23: request and access tokens of eu/uk projects
+            bearer = self._bearer.authenticate(incoming, authorization)
+            return bearer.project, bearer.stamp, bearer.nonce
         params = oauth1.parse_authorization_header(authorization)
         access = self._registry.access(params.consumer_key, incoming.partner_id)
         project = access.project
         if project is None:
             raise AuthDeclined("unknown consumer key")
+        if is_psd2(project):
+            raise AuthDeclined("an OAuth 1.0a header to an eu/uk project")  # D23
         now = self._now()
         self._verify(incoming, authorization, project, int(now))
         if not is_entitled(project, access.partner_project):

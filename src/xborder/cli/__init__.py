@@ -17,6 +17,7 @@ from xborder.cli.commands.partners import partners
 from xborder.cli.commands.payments import payments
 from xborder.cli.commands.projects import projects
 from xborder.cli.commands.serve import serve
+from xborder.cli.commands.tokens import tokens
 from xborder.cli.commands.webhooks import webhooks
 
 
@@ -45,5 +46,6 @@ main.add_command(projects)
 main.add_command(partners)
 main.add_command(keys)
 main.add_command(webhooks)  # D14
+main.add_command(tokens)  # D23
 main.add_command(openapi)  # D21
 main.add_command(bench)  # development tool: runs the clone's bench/ package

@@ -4,8 +4,9 @@ It works the same against xborder and against Mastercard's hosts; it signs with 
 OAuth 1.0a signer, encrypts with Mastercard's client-encryption library (JSON) or xborder's
 JWE (XML), retries only what is safe to retry, and raises one exception class per error
 family. It depends on httpx and ``xborder.security`` only, never on the server's code.
-Projects of the PSD2 EU and UK hosts authenticate with :class:`RequestTokenAuth` (OAuth 2.0
-request tokens, D23) instead of :class:`OAuth1Auth`.
+Projects of the PSD2 EU and UK hosts authenticate with :class:`Psd2Auth` (OAuth 2.0 request
+tokens, and access tokens of the authorization-code flow on the Balance API, D23) instead of
+:class:`OAuth1Auth`.
 
 Example::
 
@@ -17,6 +18,7 @@ Example::
         c.cancel_payment(payment.id)
 """
 
+from xborder.client._access_token_auth import AccessTokenAuth, Psd2Auth
 from xborder.client._async import AsyncXborderClient
 from xborder.client._auth import OAuth1Auth, load_signing_key
 from xborder.client._client import DEFAULT_TIMEOUT, XborderClient
@@ -24,8 +26,10 @@ from xborder.client._encryption import PayloadEncryption
 from xborder.client._errors import (
     ApiError,
     AuthenticationError,
+    AuthorizationError,
     ClientError,
     ConflictError,
+    ConsentPending,
     DeclinedError,
     ErrorItem,
     NotFoundError,
@@ -48,21 +52,25 @@ from xborder.client._wire import WireFormat
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AccessTokenAuth",
     "Account",
     "Amount",
     "ApiError",
     "AsyncXborderClient",
     "AuthenticationError",
+    "AuthorizationError",
     "BalanceDetails",
     "Cancellation",
     "ClientError",
     "ConflictError",
+    "ConsentPending",
     "DeclinedError",
     "ErrorItem",
     "NotFoundError",
     "OAuth1Auth",
     "PayloadEncryption",
     "Payment",
+    "Psd2Auth",
     "RejectedStatus",
     "RequestTokenAuth",
     "ResponseError",

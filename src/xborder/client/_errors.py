@@ -14,7 +14,10 @@ Hierarchy::
         │   ├── ConflictError       409 INVALID_INPUT_VALUE 082000 on transaction_reference (D7)
         │   └── ServerError         5xx SYSTEM_ERROR 150001: the outcome is unknown (D6)
         ├── TransportError          no answer: connection failed or timed out, after any retries
-        └── ResponseError           an answer that cannot be understood (format, decryption)
+        ├── ResponseError           an answer that cannot be understood (format, decryption)
+        ├── AuthorizationError      the OAuth 2.0 authorization server refused (D23; RFC
+        │                           6749's ``error``)
+        └── ConsentPending          an mtf/production grant waits for an operator (D23)
 
 Which class an answer becomes is decided in one place, :func:`error_class`, from the HTTP
 status, the ``ReasonCode`` and the ``Source`` of the first ``Error``; nothing else in the
@@ -32,8 +35,10 @@ from xborder.errors import XborderError
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "AuthorizationError",
     "ClientError",
     "ConflictError",
+    "ConsentPending",
     "DeclinedError",
     "ErrorItem",
     "NotFoundError",
@@ -124,6 +129,29 @@ class TransportError(ClientError):
 
 class ResponseError(ClientError):
     """Raised when an answer cannot be understood: unknown format, undecryptable payload."""
+
+
+class AuthorizationError(ClientError):
+    """Raised when the authorization server refuses a step of the authorization-code flow
+    (D23): ``error`` is RFC 6749's code (``invalid_grant``, ``invalid_client``, …, or
+    ``access_denied`` when an operator denied the grant)."""
+
+    def __init__(self, status: int, error: str, description: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        super().__init__(f"{status} {error}" + (f": {description}" if description else ""))
+
+
+class ConsentPending(ClientError):
+    """Raised when the Balance API's grant of an mtf or production project waits for an
+    operator's consent (D23): ask them to approve ``grant_id``, then call again; the same
+    auth collects the code of that grant."""
+
+    def __init__(self, grant_id: str, poll_url: str) -> None:
+        self.grant_id = grant_id
+        self.poll_url = poll_url
+        super().__init__(f"grant {grant_id} waits for an operator's consent")
 
 
 def error_class(status: int, reason_code: str | None, source: str | None) -> type[ApiError]:

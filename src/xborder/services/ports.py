@@ -1,4 +1,5 @@
-"""Ports of the lifecycle, the ledger, the clock and the scheduler (D16, D17).
+"""Ports of the lifecycle, the ledger, the clock and the scheduler (D16, D17), and of the
+Balance API's authorization-code flow (D23).
 
 The unit of work exposes one object per protocol; ``xborder.storage`` implements them.
 Every method runs inside the unit's transaction.
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from xborder.domain.ledger import Account, EntryKind, Totals
+from xborder.domain.oauth2 import Grant, GrantStatus, StoredToken
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,3 +238,38 @@ class WebhookStore(Protocol):
     ) -> list[DeliveryRecord]:
         """Recorded attempts, oldest first."""
         ...
+
+
+class OAuth2Store(Protocol):
+    """Grants and hashed tokens of the Balance API's authorization-code flow (D23)."""
+
+    def add_grant(self, grant: Grant) -> None:
+        """Insert a new grant."""
+
+    def grant(self, grant_id: str) -> Grant | None:
+        """The grant with that id, or None."""
+
+    def grants(self, status: GrantStatus, limit: int) -> list[Grant]:
+        """Up to ``limit`` grants in ``status``, oldest first."""
+
+    def move_grant(self, grant_id: str, before: GrantStatus, after: GrantStatus) -> bool:
+        """Set the grant's status to ``after`` if it is ``before``; False otherwise."""
+
+    def add_token(self, token: StoredToken) -> None:
+        """Insert a token (by hash)."""
+
+    def token(self, token_hash: str) -> StoredToken | None:
+        """The token with that hash, or None."""
+
+    def spend(self, token_hash: str) -> bool:
+        """Revoke the token if it is not yet; False when it already was (spent before)."""
+
+    def revoke_grant(self, grant_id: str) -> int:
+        """Revoke every token of the grant; return how many were live."""
+
+    def revoke_project(self, consumer_key: str) -> int:
+        """Revoke every token of the project; return how many were live."""
+
+    def purge(self, now: int, grants_before: int) -> int:
+        """Delete tokens expired at ``now`` (``expires_at <= now``), then grants created before
+        ``grants_before`` that no token refers to any more; return how many rows went."""

@@ -18,6 +18,7 @@ from xborder.services.ports import (
     AccountRepository,
     ClockOffset,
     EventLog,
+    OAuth2Store,
     Schedule,
     WebhookStore,
 )
@@ -121,6 +122,7 @@ class AbstractUnitOfWork(abc.ABC):
     events: EventLog  # D14, read by operators
     clock_offset: ClockOffset  # D17
     webhooks: WebhookStore  # D14, the push sender's queue
+    oauth2: OAuth2Store  # D23, grants and hashed tokens
 
     def __enter__(self) -> AbstractUnitOfWork:
         return self

@@ -251,3 +251,38 @@ webhook_deliveries = sa.Table(
     sa.Column("duration_ms", sa.Integer(), nullable=False),
 )
 sa.Index("ix_webhook_deliveries_outbox", webhook_deliveries.c.outbox_id, webhook_deliveries.c.id)
+
+# --- the Balance API's authorization-code flow (D23; migration 0007) -------------------------
+
+GRANT_STATUSES = ("PENDING", "APPROVED", "DENIED", "ISSUED")
+TOKEN_KINDS = ("code", "access", "refresh")
+
+oauth2_grants = sa.Table(
+    "oauth2_grants",
+    metadata,
+    sa.Column("grant_id", sa.String(64), primary_key=True),
+    # no foreign key: removing a project must not need its grants removed first; a grant of a
+    # project that is gone authenticates nothing (the gate finds no project)
+    sa.Column("consumer_key", sa.String(200), nullable=False),
+    sa.Column("redirect_uri", sa.String(2000), nullable=False),
+    sa.Column("state", sa.String(500)),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("created_at", sa.BigInteger(), nullable=False),  # Unix seconds, wall clock
+    sa.CheckConstraint(_in("status", GRANT_STATUSES), name="ck_oauth2_grants_status"),
+)
+sa.Index("ix_oauth2_grants_status", oauth2_grants.c.status, oauth2_grants.c.created_at)
+
+oauth2_tokens = sa.Table(
+    "oauth2_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 hex; never the token
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("grant_id", sa.String(64), sa.ForeignKey("oauth2_grants.grant_id"), nullable=False),
+    sa.Column("consumer_key", sa.String(200), nullable=False),
+    sa.Column("expires_at", sa.BigInteger(), nullable=False),  # Unix seconds, wall clock
+    sa.Column("revoked", sa.Boolean(), nullable=False),
+    sa.CheckConstraint(_in("kind", TOKEN_KINDS), name="ck_oauth2_tokens_kind"),
+)
+sa.Index("ix_oauth2_tokens_grant", oauth2_tokens.c.grant_id)
+sa.Index("ix_oauth2_tokens_consumer_key", oauth2_tokens.c.consumer_key)
+sa.Index("ix_oauth2_tokens_expires_at", oauth2_tokens.c.expires_at)

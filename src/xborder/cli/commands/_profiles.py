@@ -21,6 +21,13 @@ chosen profile of the config file, a default. The config file is TOML::
     format = "json"                                # or "xml"
     encrypt = true
 
+    [profiles.mc-uk-sandbox]                       # a PSD2 UK project (D23)
+    base_url = "http://127.0.0.1:8080"
+    partner_id = "SANDBOX_PSD2_OI_Plain_1"
+    region = "uk"                                  # OAuth 2.0 tokens instead of OAuth 1.0a
+    consumer_key = "…"
+    signing_key = "~/keys/mybank-uk.p12"           # or a PEM key with signing_certificate
+
 Its path is ``--config``, else ``XBORDER_CONFIG``, else ``$XDG_CONFIG_HOME/xborder/profiles.toml``
 (``~/.config/xborder/profiles.toml``). Relative key paths are relative to the file.
 The server's own variables (``XBORDER_HOST``, ``XBORDER_PORT``, ``XBORDER_DATABASE_URL``,
@@ -41,7 +48,14 @@ from typing import Any, TypeVar
 import click
 import httpx
 
-from xborder.client import OAuth1Auth, PayloadEncryption, RetryPolicy, XborderClient
+from xborder.client import (
+    OAuth1Auth,
+    PayloadEncryption,
+    Psd2Auth,
+    RequestTokenAuth,
+    RetryPolicy,
+    XborderClient,
+)
 from xborder.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,8 +63,10 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 KEYS = (
     "base_url",
     "partner_id",
+    "region",
     "consumer_key",
     "signing_key",
+    "signing_certificate",
     "signing_key_password",
     "encryption_certificate",
     "decryption_key",
@@ -60,7 +76,8 @@ KEYS = (
     "timeout",
     "retries",
 )
-_PATHS = ("signing_key", "encryption_certificate", "decryption_key")
+_PATHS = ("signing_key", "signing_certificate", "encryption_certificate", "decryption_key")
+REGIONS = ("global", "eu", "uk")
 
 
 @dataclass(frozen=True)
@@ -69,8 +86,10 @@ class Connection:
 
     base_url: str | None = None
     partner_id: str | None = None
+    region: str | None = None  # D23: eu and uk projects sign with OAuth 2.0 tokens
     consumer_key: str | None = None
     signing_key: str | None = None
+    signing_certificate: str | None = None  # with a PEM signing key, for eu/uk (x5c)
     signing_key_password: str | None = None
     encryption_certificate: str | None = None
     decryption_key: str | None = None
@@ -109,7 +128,19 @@ _OPTIONS = (
     click.option("--base-url", envvar="XBORDER_BASE_URL", help=f"[default: {DEFAULT_BASE_URL}]"),
     click.option("--partner-id", envvar="XBORDER_PARTNER_ID", help="Partner id of the paths."),
     click.option("--consumer-key", envvar="XBORDER_CONSUMER_KEY", help="OAuth consumer key."),
+    click.option(
+        "--region",
+        type=click.Choice(REGIONS),
+        envvar="XBORDER_REGION",
+        help="The project's region: eu and uk sign with OAuth 2.0 tokens [default: global].",
+    ),
     click.option("--signing-key", envvar="XBORDER_SIGNING_KEY", help="PKCS#12 or PEM key."),
+    click.option(
+        "--signing-cert",
+        "signing_certificate",
+        envvar="XBORDER_SIGNING_CERT",
+        help="Certificate of a PEM signing key (eu/uk projects only).",
+    ),
     click.option(
         "--signing-key-password",
         envvar="XBORDER_SIGNING_KEY_PASSWORD",
@@ -252,16 +283,33 @@ def open_client(connection: Connection, injected: Injected | None = None) -> Xbo
     )
 
 
-def _auth(connection: Connection) -> OAuth1Auth | None:
+def _auth(connection: Connection) -> httpx.Auth | None:
     if not connection.consumer_key and not connection.signing_key:
         return None
     if not (connection.consumer_key and connection.signing_key):
         raise ConfigError("signing needs both a consumer key and a signing key")
+    if connection.region not in (None, *REGIONS):
+        raise ConfigError(f"region must be one of {', '.join(REGIONS)}, not {connection.region!r}")
+    if connection.region in ("eu", "uk"):
+        return Psd2Auth(_request_token_auth(connection, connection.consumer_key))  # D23
     return OAuth1Auth.from_file(
         connection.consumer_key,
         Path(connection.signing_key).expanduser(),
         connection.signing_key_password,
     )
+
+
+def _request_token_auth(connection: Connection, consumer_key: str) -> RequestTokenAuth:
+    """A PKCS#12 keystore carries the certificate; a PEM key needs ``signing_certificate``."""
+    key_path = Path(str(connection.signing_key)).expanduser()
+    if connection.signing_certificate is None:
+        return RequestTokenAuth.from_pkcs12(consumer_key, key_path, connection.signing_key_password)
+    certificate_path = Path(connection.signing_certificate).expanduser()
+    try:
+        key_pem, certificate_pem = key_path.read_bytes(), certificate_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the signing key or certificate: {exc.strerror}") from exc
+    return RequestTokenAuth(consumer_key, key_pem, certificate_pem)
 
 
 def _encryption(connection: Connection) -> PayloadEncryption | None:

@@ -1,0 +1,121 @@
+"""Helpers of the D23 suites: eu/uk projects registered through the repository, EC key pairs,
+request tokens made and forged."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from jwcrypto.jwk import JWK
+from jwcrypto.jws import JWS
+
+from tests.signing import Party
+from xborder.domain.projects import Environment, PartnerBinding, Project, Region
+from xborder.security.request_token import make_request_token
+from xborder.services.payments import UowFactory
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A signing key and its certificate as PEM text (RSA or EC P-256)."""
+
+    key_pem: str
+    cert_pem: str
+
+
+def key_pair_of(party: Party) -> KeyPair:
+    key_pem = party.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    return KeyPair(key_pem, party.cert_pem)
+
+
+def ec_key_pair(name: str = "ec signer") -> KeyPair:
+    """A fresh EC P-256 key with a self-signed certificate (ES256 tokens)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _self_signed(key, name)
+
+
+def rsa_key_pair(name: str = "rsa signer") -> KeyPair:
+    return _self_signed(rsa.generate_private_key(public_exponent=65537, key_size=2048), name)
+
+
+def _self_signed(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, name: str) -> KeyPair:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    start = datetime.now(UTC) - timedelta(days=1)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    return KeyPair(key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+
+
+def add_psd2_project(
+    uow_factory: UowFactory,
+    consumer_key: str,
+    cert_pem: str,
+    *,
+    region: Region = Region.EU,
+    environment: Environment = Environment.SANDBOX,
+    partner: str | None = None,
+    encryption_cert_pem: str | None = None,
+) -> None:
+    """Register a project (and bind ``partner`` to it) straight through the repository."""
+    created = datetime.now(UTC)
+    with uow_factory() as uow:
+        uow.projects.add(
+            Project(
+                consumer_key,
+                environment,
+                cert_pem,
+                encryption_cert_pem,
+                created,
+                region=region,
+            )
+        )
+        if partner is not None:
+            uow.partners.add(PartnerBinding(partner, consumer_key, created))
+        uow.commit()
+
+
+def bearer(pair: KeyPair, consumer_key: str, *, now: int, jti: str | None = None) -> str:
+    """``Bearer <request token>`` as Mastercard's reference client makes it."""
+    return "Bearer " + make_request_token(
+        pair.key_pem, pair.cert_pem, consumer_key, now=now, jti=jti
+    )
+
+
+def forged(
+    pair: KeyPair, header: dict[str, Any], claims: dict[str, Any], *, alg: str = "RS256"
+) -> str:
+    """``Bearer <token>`` with exactly ``header`` and ``claims``, signed by ``pair``."""
+    token = JWS(json.dumps(claims).encode("utf-8"))
+    token.add_signature(
+        JWK.from_pem(pair.key_pem.encode("ascii")), protected=json.dumps({"alg": alg, **header})
+    )
+    return "Bearer " + str(token.serialize(compact=True))
+
+
+def x5c(pair: KeyPair) -> str:
+    certificate = x509.load_pem_x509_certificate(pair.cert_pem.encode("ascii"))
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode("ascii")
