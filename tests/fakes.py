@@ -79,6 +79,12 @@ class FakeProjectRepository:
     def get(self, consumer_key: str) -> Project | None:
         return self._store.projects.get(consumer_key)
 
+    def update(self, project: Project) -> None:
+        if project.consumer_key not in self._store.projects:
+            raise ConflictError(project.consumer_key)
+        self._store.projects[project.consumer_key] = project
+        self._store.stamp = secrets.randbits(62) + 2
+
     def all(self) -> list[Project]:
         return [self._store.projects[k] for k in sorted(self._store.projects)]
 

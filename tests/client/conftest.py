@@ -26,10 +26,10 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from sqlalchemy.engine import Engine
-from starlette.applications import Starlette
 
 from tests.payloads import PARTNER
 from xborder.api.app import create_app
+from xborder.api.dispatch import XborderApp
 from xborder.cli import main
 from xborder.cli.commands._profiles import Injected
 from xborder.client import (
@@ -69,7 +69,7 @@ async def no_async_sleep(_seconds: float) -> None:
 class AppTransport(httpx.BaseTransport):
     """A sync httpx transport into an ASGI app, via httpx's ASGITransport on a portal."""
 
-    def __init__(self, app: Starlette, portal: BlockingPortal) -> None:
+    def __init__(self, app: XborderApp, portal: BlockingPortal) -> None:
         self._asgi = httpx.ASGITransport(app=app)
         self._portal = portal
         self.requests: list[httpx.Request] = []
@@ -156,7 +156,7 @@ def portal() -> Iterator[BlockingPortal]:
         yield running
 
 
-def build_app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys) -> Starlette:
+def build_app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys) -> XborderApp:
     """The app with the session's server key and the suite's sandbox project registered."""
     if not settings.keys_dir.exists():
         shutil.copytree(keys.server_dir, settings.keys_dir)
@@ -174,19 +174,21 @@ def build_app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys)
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys) -> Starlette:
+def app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys) -> XborderApp:
     """Authentication off (unsigned sandbox requests pass; signed ones are verified)."""
     return build_app(settings, engine, clock, keys)
 
 
 @pytest.fixture
-def signed_only_app(settings: Settings, engine: Engine, clock: FixedClock, keys: Keys) -> Starlette:
+def signed_only_app(
+    settings: Settings, engine: Engine, clock: FixedClock, keys: Keys
+) -> XborderApp:
     """Authentication on (D11): unsigned requests are refused."""
     return build_app(dataclasses.replace(settings, auth=True), engine, clock, keys)
 
 
 @pytest.fixture
-def transport(app: Starlette, portal: BlockingPortal) -> AppTransport:
+def transport(app: XborderApp, portal: BlockingPortal) -> AppTransport:
     return AppTransport(app, portal)
 
 
@@ -236,7 +238,7 @@ def make_client(transport: AppTransport, keys: Keys) -> Iterator[ClientFactory]:
         client.close()
 
 
-def async_client(app: Starlette, keys: Keys, fmt: str, mode: str) -> AsyncXborderClient:
+def async_client(app: XborderApp, keys: Keys, fmt: str, mode: str) -> AsyncXborderClient:
     """An async client of the app through ``httpx.ASGITransport``."""
     return AsyncXborderClient(
         BASE_URL,

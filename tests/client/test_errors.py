@@ -8,7 +8,6 @@ from collections.abc import Callable
 import httpx
 import pytest
 from anyio.from_thread import BlockingPortal
-from starlette.applications import Starlette
 
 from tests.client.conftest import (
     BASE_URL,
@@ -20,6 +19,7 @@ from tests.client.conftest import (
     no_sleep,
 )
 from tests.payloads import PARTNER, payment_request
+from xborder.api.dispatch import XborderApp
 from xborder.client import (
     ApiError,
     AuthenticationError,
@@ -215,7 +215,7 @@ def test_d10_conventions(make_client: ClientFactory, fmt: str) -> None:
 
 
 @pytest.fixture
-def guarded(signed_only_app: Starlette, portal: BlockingPortal) -> AppTransport:
+def guarded(signed_only_app: XborderApp, portal: BlockingPortal) -> AppTransport:
     return AppTransport(signed_only_app, portal)
 
 

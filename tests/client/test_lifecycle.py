@@ -8,10 +8,10 @@ from datetime import UTC
 from decimal import Decimal
 
 import pytest
-from starlette.applications import Starlette
 
 from tests.client.conftest import ClientFactory, Keys, async_client
 from tests.payloads import payment_request
+from xborder.api.dispatch import XborderApp
 from xborder.client import Cancellation, DeclinedError, Payment
 
 FORMATS = ("json", "xml")
@@ -89,7 +89,7 @@ def test_rejected_payment_is_retrieved_with_its_reason(make_client: ClientFactor
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("fmt", "mode"), [("json", "plain"), ("xml", "encrypted")])
-async def test_async_client(app: Starlette, keys: Keys, fmt: str, mode: str) -> None:
+async def test_async_client(app: XborderApp, keys: Keys, fmt: str, mode: str) -> None:
     async with async_client(app, keys, fmt, mode) as client:
         created = await client.create_payment(payment_request(f"ASYNC-{fmt}"))
         assert_pending(created, f"ASYNC-{fmt}")

@@ -15,6 +15,7 @@ cancelled) and ``FLOW`` (funded in small steps by the bursts themselves).
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -121,18 +122,14 @@ def on(tracked: Tracked, send: Thunk) -> Thunk:
 
 def cancels(world: World, t: Tracked, rng: random.Random, count: int) -> list[Thunk]:
     """Cancels by id or reference (D2), POST or GET (D1)."""
-    thunks = []
+    thunks: list[Thunk] = []
     for _ in range(count):
         key = rng.choice([t.payment_id or t.reference, t.reference])
         method = rng.choice(["POST", "GET"])
-        thunks.append(
-            on(
-                t,
-                lambda k=key, m=method: world.driver.cancel(
-                    t.partner, k, signed=t.signed, method=m
-                ),
-            )
+        cancel = functools.partial(
+            world.driver.cancel, t.partner, key, signed=t.signed, method=method
         )
+        thunks.append(on(t, cancel))
     return thunks
 
 
@@ -199,7 +196,7 @@ def cancel_vs_expiry(world: World, rng: random.Random) -> list[Thunk]:
     t = world.payment(QUEUE, rng.choice(["tel", "iban"]), rng)
     if t is None:
         return []
-    seconds = {"seconds": CLOCK_STEP}
+    seconds: dict[str, object] = {"seconds": CLOCK_STEP}
     return [
         *cancels(world, t, rng, 4),
         global_op(world, "clock", "/clock/advance", seconds),
@@ -217,7 +214,7 @@ def funding_vs_cancel(world: World, rng: random.Random) -> list[Thunk]:
     burst: list[Thunk] = []
     for _ in range(rng.choice([1, 2])):
         amount = sum(rng.sample(amounts, rng.randint(1, len(amounts)))) if amounts else 0
-        burst.append(lambda a=f"{amount or 10:.2f}": world.fund(FLOW, a))
+        burst.append(functools.partial(world.fund, FLOW, f"{amount or 10:.2f}"))
     for t in tracked:
         burst += cancels(world, t, rng, 2)
     return burst + [retrieve(world, t) for t in tracked[:1]]

@@ -29,7 +29,10 @@ from xborder.storage.engine import make_engine
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-CASH = {"recipient_uri": "ewallet:mary;sp=cashco", "additional": [("7260", "CASH")]}
+CASH: dict[str, Any] = {
+    "recipient_uri": "ewallet:mary;sp=cashco",
+    "additional": [("7260", "CASH")],
+}
 
 
 class World:

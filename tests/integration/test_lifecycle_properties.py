@@ -65,7 +65,7 @@ START = datetime(2026, 11, 26, 12, tzinfo=UTC)
 PARTNERS = {"P_MTF": "mtf", "P_PROD": "production", "P_SBX": None}
 LEDGER_PARTNERS = ("P_MTF", "P_PROD")
 CURRENCIES = ("USD", "EUR", "JPY")
-RECIPIENTS = (
+RECIPIENTS: tuple[dict[str, Any], ...] = (
     {},  # mobile money
     {"recipient_uri": "ewallet:mary;sp=cashco", "additional": [("7260", "CASH")]},
     {"recipient_uri": "iban:CH9300762011623852957"},
@@ -104,7 +104,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if environment is not None:
                 bind(self.engine, partner, environment)
         self.clock = FixedClock(START)
-        self.rules = PaymentRules()
+        self.payment_rules = PaymentRules()
         self.uow = SqlAlchemyUowFactory(self.engine)
         app_settings = Settings(access_log=False, auth=False, scheduler=False)
         app = create_app(app_settings, engine=self.engine, clock=self.clock, gate=OpenGate())
@@ -119,7 +119,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.engine.dispose()
 
     def kw(self) -> dict[str, Any]:
-        return {"uow_factory": self.uow, "clock": self.clock, "rules": self.rules}
+        return {"uow_factory": self.uow, "clock": self.clock, "rules": self.payment_rules}
 
     @rule(
         target=payments,

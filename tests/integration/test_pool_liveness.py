@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pooled(postgres_session_engine: Engine) -> Engine:
+def pooled(postgres_session_engine: Engine) -> Iterator[Engine]:
     engine = make_engine(postgres_session_engine.url.render_as_string(hide_password=False),
                          pool_size=1)  # fmt: skip
     yield engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -15,14 +16,14 @@ from xborder.services.payments import UowFactory
 from xborder.services.unit_of_work import DuplicateReference
 from xborder.storage.transaction import Transaction
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
-from xborder.storage.writer import Writer, run_group
+from xborder.storage.writer import Unit, Writer, run_group
 
 
 class Refused(Exception):
     """What a unit raises to be rolled back alone."""
 
 
-def _add(reference: str) -> object:
+def _add(reference: str) -> Unit[str]:
     def unit(factory: UowFactory) -> str:
         payment = make_payment(reference)
         with factory() as uow:
@@ -33,7 +34,7 @@ def _add(reference: str) -> object:
     return unit
 
 
-def _add_then_fail(reference: str) -> object:
+def _add_then_fail(reference: str) -> Unit[str]:
     def unit(factory: UowFactory) -> str:
         with factory() as uow:
             uow.payments.add(make_payment(reference))
@@ -49,7 +50,7 @@ def _stored(db: Engine, reference: str) -> bool:
 
 
 def test_a_failing_unit_in_the_middle_of_a_group_rolls_back_alone(db: Engine) -> None:
-    outcomes = run_group(db, [_add("A"), _add_then_fail("B"), _add("C")])  # type: ignore[list-item]
+    outcomes = run_group(db, [_add("A"), _add_then_fail("B"), _add("C")])
     assert outcomes[0].error is None and outcomes[2].error is None
     assert isinstance(outcomes[1].error, Refused)
     assert _stored(db, "A") and _stored(db, "C")
@@ -76,7 +77,7 @@ def test_a_unit_keeps_what_its_inner_unit_of_work_committed_before_a_refusal(db:
 
 
 def test_two_units_of_one_group_racing_for_one_reference(db: Engine) -> None:
-    outcomes = run_group(db, [_add("SAME"), _add("SAME")])  # type: ignore[list-item]
+    outcomes = run_group(db, [_add("SAME"), _add("SAME")])
     assert outcomes[0].error is None
     assert isinstance(outcomes[1].error, DuplicateReference)  # in its own savepoint
     assert _stored(db, "SAME")
@@ -89,7 +90,7 @@ def test_when_the_commit_fails_every_unit_fails_and_nothing_stands(
         raise OSError("disk full")
 
     monkeypatch.setattr(Transaction, "commit", failing_commit)
-    outcomes = run_group(db, [_add("P"), _add("Q")])  # type: ignore[list-item]
+    outcomes = run_group(db, [_add("P"), _add("Q")])
     monkeypatch.undo()
     assert [type(o.error) for o in outcomes] == [OSError, OSError]
     assert not _stored(db, "P") and not _stored(db, "Q")
@@ -106,7 +107,7 @@ def test_callers_are_answered_after_their_group_committed(db: Engine) -> None:
         return "done"
 
     async def submit() -> None:
-        result = await writer.run(unit)  # type: ignore[arg-type]
+        result = await writer.run(unit)
         seen.append(result == "done" and _stored_elsewhere(db, "X"))
 
     asyncio.run(submit())
@@ -130,14 +131,14 @@ def test_units_submitted_in_one_loop_iteration_share_one_group(
     groups: list[int] = []
     original = run_group
 
-    def counting(engine: Engine, units: list[object]) -> list[object]:
+    def counting(engine: Engine, units: list[Unit[object]]) -> list[Any]:
         groups.append(len(units))
-        return original(engine, units)  # type: ignore[arg-type]
+        return original(engine, units)
 
     monkeypatch.setattr("xborder.storage.writer.run_group", counting)
 
     async def submit_many() -> list[str]:
-        return await asyncio.gather(*(writer.run(_add(f"G{i}")) for i in range(20)))  # type: ignore[arg-type]
+        return await asyncio.gather(*(writer.run(_add(f"G{i}")) for i in range(20)))
 
     ids = asyncio.run(submit_many())
     writer.close()
@@ -152,7 +153,7 @@ def test_units_submitted_in_one_loop_iteration_share_one_group(
 def test_run_sync_from_another_thread_commits_through_the_same_writer(db: Engine) -> None:
     writer = Writer(db)
     result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(writer.run_sync(_add("T"))))  # type: ignore[arg-type]
+    thread = threading.Thread(target=lambda: result.append(writer.run_sync(_add("T"))))
     thread.start()
     thread.join()
     writer.close()
@@ -166,19 +167,19 @@ def test_a_cancel_in_a_group_beside_a_refused_cancel_commits(db: Engine) -> None
 
     with SqlAlchemyUowFactory(db)() as uow:
         uow.payments.add(make_payment("OK"))
-        settled = {"pending_stage": None, "pending_max_completion_date": None}
-        uow.payments.add(make_payment("SETTLED", status=PaymentStatus.SUCCESS, **settled))
+        done = {"pending_stage": None, "pending_max_completion_date": None}
+        uow.payments.add(make_payment("SETTLED", status=PaymentStatus.SUCCESS, **done))
         uow.commit()
     clock = Instant(make_payment().created)
 
-    def cancel(reference: str) -> object:
+    def cancel(reference: str) -> Unit[object]:
         def unit(factory: UowFactory) -> object:
             return cancel_payment("PARTNER", reference, uow_factory=factory, clock=clock,
                                   rules=PaymentRules())  # fmt: skip
 
         return unit
 
-    outcomes = run_group(db, [cancel("SETTLED"), cancel("OK")])  # type: ignore[list-item]
+    outcomes = run_group(db, [cancel("SETTLED"), cancel("OK")])
     assert isinstance(outcomes[0].error, CancellationNotPermitted)
     assert outcomes[1].error is None
     with SqlAlchemyUowFactory(db)(readonly=True) as uow:
@@ -204,7 +205,7 @@ def test_a_unit_aborted_by_a_deadlock_is_run_again(db: Engine) -> None:
             raise _Deadlock("deadlock detected")
         return "done"
 
-    outcome = run_group(db, [unit])[0]  # type: ignore[list-item]
+    outcome = run_group(db, [unit])[0]
     assert outcome.value == "done" and len(attempts) == 3
     assert not _stored(db, "D1") and not _stored(db, "D2") and _stored(db, "D3")
 
@@ -213,5 +214,5 @@ def test_a_unit_that_keeps_deadlocking_fails_in_the_end(db: Engine) -> None:
     def unit(factory: UowFactory) -> str:
         raise _Deadlock("deadlock detected")
 
-    outcome = run_group(db, [unit])[0]  # type: ignore[list-item]
+    outcome = run_group(db, [unit])[0]
     assert isinstance(outcome.error, _Deadlock)

@@ -49,7 +49,7 @@ def _expected(
 
 
 def _cases() -> list[tuple[PaymentStatus, PendingStage | None, Channel, str | None]]:
-    cases = []
+    cases: list[tuple[PaymentStatus, PendingStage | None, Channel, str | None]] = []
     for status, channel, provider in itertools.product(PaymentStatus, Channel, PROVIDERS):
         stages = list(PendingStage) if status is PaymentStatus.PENDING else [None]
         cases.extend((status, stage, channel, provider) for stage in stages)

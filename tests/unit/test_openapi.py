@@ -222,7 +222,7 @@ def test_every_error_example_is_an_errors_envelope() -> None:
 
 # --- D21: the cancel request the server accepts is the one described --------------------------
 
-CANCEL_VALUES = [
+CANCEL_VALUES: list[tuple[Any, bool]] = [
     ("", True),
     (" \n\t", True),
     (None, True),

@@ -4,6 +4,7 @@ confirmed on the registry as it is now (D11, D13)."""
 
 from __future__ import annotations
 
+from httpx2 import Response  # what starlette.testclient answers with
 from sqlalchemy.engine import Engine
 
 from tests.e2e.security.conftest import MTF_KEY, MTF_PARTNER, SANDBOX_KEY, Api, gateway_error
@@ -38,7 +39,10 @@ def test_a_project_removed_by_another_process_is_refused_at_once(api: Api, engin
 
 def test_an_unbinding_seen_inside_the_transaction_decides_again(api: Api, engine: Engine) -> None:
     mtf = api.keys.mtf_signer
-    call = {"partner": MTF_PARTNER, "consumer_key": MTF_KEY, "key": mtf}
-    assert api.call("GET", "?ref=NONE", **call).status_code == 404  # cached: bound to MTF_KEY
+
+    def call() -> Response:
+        return api.call("GET", "?ref=NONE", partner=MTF_PARTNER, consumer_key=MTF_KEY, key=mtf)
+
+    assert call().status_code == 404  # cached: bound to MTF_KEY
     projects.unbind_partner(MTF_PARTNER, uow_factory=SqlAlchemyUowFactory(engine))
-    assert gateway_error(api.call("GET", "?ref=NONE", **call)) == (401, "DECLINED")
+    assert gateway_error(call()) == (401, "DECLINED")
