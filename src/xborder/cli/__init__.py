@@ -9,7 +9,6 @@ from xborder.cli.commands import admin_payments as _admin_payments  # noqa: F401
 from xborder.cli.commands.accounts import accounts
 from xborder.cli.commands.admin_accounts import fund
 from xborder.cli.commands.admin_clock import clock
-from xborder.cli.commands.bench import bench
 from xborder.cli.commands.db import db
 from xborder.cli.commands.keys import keys
 from xborder.cli.commands.openapi import openapi
@@ -48,4 +47,3 @@ main.add_command(keys)
 main.add_command(webhooks)  # D14
 main.add_command(tokens)  # D23
 main.add_command(openapi)  # D21
-main.add_command(bench)  # development tool: runs the clone's bench/ package

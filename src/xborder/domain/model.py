@@ -97,10 +97,6 @@ class Payment:
     version: int = 0
     events: list[StatusChanged] = field(default_factory=list, repr=False)
 
-    @property
-    def is_pending(self) -> bool:
-        return self.status is PaymentStatus.PENDING
-
     def cancel(self, now: datetime, policy: CancelPolicy) -> None:
         """Cancel this payment (D3, D5), or raise :class:`CancellationNotPermitted`."""
         if not policy.permits(self):
