@@ -57,14 +57,45 @@ MAX_GROUP = 512
 class _Outcome(Generic[T]):
     value: T | None = None
     error: BaseException | None = None
+    transient: bool = False  # aborted by a deadlock: worth running again in a later group
+
+
+TRANSIENT = frozenset({"40P01", "40001", "55P03"})
+"""PostgreSQL's deadlock, serialization failure and lock-not-available. A group holds the row
+locks of all its units until its commit, so the groups of two processes can wait on each
+other (unit a2 of one on what b1 of the other holds, b2 on what a1 holds); PostgreSQL then
+aborts one statement. Run again in the same group, the unit would wait on the same locks, so
+it is rolled back to its savepoint and run again in a group of its own once this one has
+committed and let go of its locks."""
+
+UNIT_ATTEMPTS = 4
 
 
 def run_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
     """Run ``units`` in one transaction, each in a savepoint; commit once.
 
     Returns one outcome per unit, in order. When the transaction cannot be opened or
-    committed, every outcome carries that error.
+    committed, every outcome carries that error. Units aborted by a deadlock run again in
+    a later transaction (see :data:`TRANSIENT`).
     """
+    outcomes: list[_Outcome[Any] | None] = [None] * len(units)
+    pending = list(range(len(units)))
+    for attempt in range(1, UNIT_ATTEMPTS + 1):
+        results = _locked_group(engine, [units[i] for i in pending])
+        again = []
+        for index, outcome in zip(pending, results, strict=True):
+            if outcome.transient and attempt < UNIT_ATTEMPTS:
+                again.append(index)
+            else:
+                outcomes[index] = outcome
+        if not again:
+            break
+        log.info("%d write unit(s) run again after a deadlock", len(again))
+        pending = again
+    return [outcome if outcome is not None else _Outcome() for outcome in outcomes]
+
+
+def _locked_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
     lock = write_lock(engine)
     if lock is not None:
         lock.acquire()
@@ -92,28 +123,15 @@ def _in_transaction(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any
     return outcomes
 
 
-TRANSIENT = frozenset({"40P01", "40001", "55P03"})
-"""PostgreSQL's deadlock, serialization failure and lock-not-available: two groups of two
-processes can lock rows in opposite orders (each group is many requests), and PostgreSQL
-then aborts one statement. Rolled back to its savepoint, the unit is simply run again."""
-
-UNIT_ATTEMPTS = 4
-
-
 def _run_unit(transaction: Transaction, factory: UowFactory, unit: Unit[Any]) -> _Outcome[Any]:
-    for attempt in range(1, UNIT_ATTEMPTS + 1):
-        savepoint = transaction.savepoint()
-        try:
-            value = unit(factory)
-        except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
-            transaction.rollback_to(savepoint)
-            if attempt < UNIT_ATTEMPTS and _sqlstate(exc) in TRANSIENT:
-                log.info("write unit retried after %s", _sqlstate(exc))
-                continue
-            return _Outcome(error=exc)
-        transaction.release(savepoint)
-        return _Outcome(value=value)
-    raise AssertionError("unreachable")  # pragma: no cover
+    savepoint = transaction.savepoint()
+    try:
+        value = unit(factory)
+    except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
+        transaction.rollback_to(savepoint)
+        return _Outcome(error=exc, transient=_sqlstate(exc) in TRANSIENT)
+    transaction.release(savepoint)
+    return _Outcome(value=value)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
