@@ -303,7 +303,7 @@ def test_the_servers_scheduler_thread_runs_due_steps(settings: Settings, engine:
 
 
 def test_lifecycle_settings_are_read_and_checked() -> None:
-    from xborder.api.operations import lifecycle_rules
+    from xborder.api.wiring import lifecycle_rules
     from xborder.domain.channels import Channel
     from xborder.errors import ConfigError
 

@@ -20,7 +20,10 @@ from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
 from xborder.api.oauth2 import oauth2_routes
 from xborder.api.openapi_http import openapi_routes
-from xborder.api.operations import (
+from xborder.api.routes import Services
+from xborder.api.security_gate import gate_for
+from xborder.api.unsigned import WARNING, announce_unsigned_mode
+from xborder.api.wiring import (
     admin_routes,
     clock_for,
     close_clock,
@@ -28,9 +31,6 @@ from xborder.api.operations import (
     scheduler_for,
     sender_for,
 )
-from xborder.api.routes import Services
-from xborder.api.security_gate import gate_for
-from xborder.api.unsigned import WARNING, announce_unsigned_mode
 from xborder.clock import Clock
 from xborder.config import Settings
 from xborder.domain.model import CancelPolicy

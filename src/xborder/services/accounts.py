@@ -32,7 +32,7 @@ from xborder.domain.ledger import Account, EntryKind, check_amount, to_minor
 from xborder.domain.money import Money
 from xborder.domain.projects import Environment
 from xborder.sandbox import balances as sandbox_balances
-from xborder.services import lifecycle
+from xborder.services import ledger
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.unit_of_work import AbstractUnitOfWork
 
@@ -74,12 +74,12 @@ def fund_account(
     """
     minor = _amount(amount, currency)
     with uow_factory() as uow:
-        if lifecycle.environment_of(uow, partner_id) == Environment.SANDBOX.value:
+        if ledger.environment_of(uow, partner_id) == Environment.SANDBOX.value:
             raise ActionRefused("fund", f"partner {partner_id} is a sandbox partner")
         now = clock.now()
         account = uow.accounts.lock(partner_id, currency, now)
         uow.accounts.add_entry(account.account_id, EntryKind.FUND, minor, None, now)
-        released = lifecycle.drain(uow, account, now, rules.lifecycle)
+        released = ledger.drain(uow, account, now, rules.lifecycle)
         sheet = sheet_of(uow, account, now)
         uow.commit()
     return sheet, released
@@ -89,7 +89,7 @@ def list_accounts(partner_id: str, *, uow_factory: UowFactory, clock: Clock) -> 
     """The partner's accounts with their figures (the sandbox's static ones for sandbox)."""
     now = clock.now()
     with uow_factory(readonly=True) as uow:
-        if lifecycle.environment_of(uow, partner_id) == Environment.SANDBOX.value:
+        if ledger.environment_of(uow, partner_id) == Environment.SANDBOX.value:
             return [_static(a, now) for a in sandbox_balances.ACCOUNTS]
         return [sheet_of(uow, account, now) for account in uow.accounts.all(partner_id)]
 
@@ -101,7 +101,7 @@ def get_account(
     check_account_id(account_id)
     now = clock.now()
     with uow_factory(readonly=True) as uow:
-        if lifecycle.environment_of(uow, partner_id) == Environment.SANDBOX.value:
+        if ledger.environment_of(uow, partner_id) == Environment.SANDBOX.value:
             return _static(sandbox_balances.account(account_id), now)
         account = uow.accounts.get(partner_id, account_id)
         if account is None:

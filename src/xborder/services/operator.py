@@ -27,7 +27,7 @@ from xborder.domain.ledger import Account
 from xborder.domain.lifecycle import Step, next_step
 from xborder.domain.model import Payment
 from xborder.domain.states import PendingStage
-from xborder.services import lifecycle
+from xborder.services import ledger
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError
 
@@ -63,7 +63,7 @@ def reject_payment(
     rules: PaymentRules,
 ) -> Payment:
     """Decline a pending payment with an XBS error code; what it held is released."""
-    change = _coded(code, lambda p, why, now: p.reject(why, now), lifecycle.release_held)
+    change = _coded(code, lambda p, why, now: p.reject(why, now), ledger.release_held)
     return _operate("reject", partner_id, key, change, uow_factory, clock, rules)
 
 
@@ -77,7 +77,7 @@ def return_payment(
     rules: PaymentRules,
 ) -> Payment:
     """Return a completed payment with an XBS code; its amount is credited back (RETURN)."""
-    change = _coded(code, lambda p, why, now: p.return_(now, why, None), lifecycle.credit_return)
+    change = _coded(code, lambda p, why, now: p.return_(now, why, None), ledger.credit_return)
     return _operate("return", partner_id, key, change, uow_factory, clock, rules)
 
 
@@ -94,7 +94,7 @@ def _operate(
         with uow_factory() as uow:
             payment = _lookup(uow, partner_id, key)
             now = clock.now()
-            account = lifecycle.lock_account(uow, payment, now)
+            account = ledger.lock_account(uow, payment, now)
             try:
                 apply(uow, account, payment, now, rules)
             except ConflictError:
@@ -116,7 +116,7 @@ def _advance(
     if step is None:
         raise ActionRefused("advance", _state(p) + " has no next stage")
     if step is Step.RELEASE:
-        lifecycle.reserve_for(uow, account, p, now, r.lifecycle)
+        ledger.reserve_for(uow, account, p, now, r.lifecycle)
     elif step is Step.TO_ELIGIBLE:
         deadline = p.pending_max_completion_date or r.lifecycle.expected_completion(p.channel, now)
         p.move_to_stage(PendingStage.ELIGIBLE_FOR_SETTLEMENT, now, deadline)
@@ -132,7 +132,7 @@ def _settle(
         raise ActionRefused("settle", _state(p) + " holds no funds yet: fund or advance it")
     p.settle(now)
     uow.payments.save(p)
-    lifecycle.settle_held(uow, account, p, now)
+    ledger.settle_held(uow, account, p, now)
 
 
 def _coded(
@@ -149,7 +149,7 @@ def _coded(
         transition(p, rejection, now)
         uow.payments.save(p)
         booking(uow, account, p, now)
-        lifecycle.drain(uow, account, now, r.lifecycle)
+        ledger.drain(uow, account, now, r.lifecycle)
 
     return apply
 

@@ -25,7 +25,7 @@ from xborder.domain.pricing import PricingTable, Quote, UnpricedCurrency, price
 from xborder.domain.request import PaymentRequest
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.sandbox import scenarios
-from xborder.services import lifecycle
+from xborder.services import ledger
 from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError, DuplicateReference
 
 UowFactory = Callable[..., AbstractUnitOfWork]
@@ -66,16 +66,16 @@ def create_payment(
                 payment = _replay(existing, request, uow, clock)
             else:
                 now = clock.now()  # one instant for everything the creation implies
-                environment = lifecycle.environment_of(uow, partner_id)  # D13
+                environment = ledger.environment_of(uow, partner_id)  # D13
                 payment, outcome = _new_payment(partner_id, request, now, rules, environment)
-                placement = lifecycle.place(uow, payment, now, rules.lifecycle)  # D16
+                placement = ledger.place(uow, payment, now, rules.lifecycle)  # D16
                 answer = dataclasses.replace(payment, events=[])
                 _follow_flow(payment, outcome, now)
                 try:
                     uow.payments.add(payment)
                 except DuplicateReference:
                     continue  # a concurrent create won: replay theirs on the next pass
-                lifecycle.record(uow, placement, payment.id, now)
+                ledger.record(uow, placement, payment.id, now)
                 payment = answer
             uow.commit()
         _raise_if_rejected_at_submission(payment)
@@ -123,12 +123,12 @@ def cancel_payment(
     for _ in range(_MAX_RACE_RETRIES):
         with uow_factory() as uow:
             payment = _lookup(uow, partner_id, id_or_reference)
-            account = lifecycle.lock_account(uow, payment, now)  # before the save
+            account = ledger.lock_account(uow, payment, now)  # before the save
             payment.cancel(now, rules.cancel_policy)
             try:
                 uow.payments.save(payment)
-                lifecycle.release_held(uow, account, payment, now)  # D5, D16
-                lifecycle.drain(uow, account, now, rules.lifecycle)
+                ledger.release_held(uow, account, payment, now)  # D5, D16
+                ledger.drain(uow, account, now, rules.lifecycle)
             except ConflictError:
                 continue  # somebody changed it first: decide again on the fresh state
             uow.commit()

@@ -4,7 +4,7 @@ Every signed request needs its caller's project (consumer key, certificates, env
 the project its partner is bound to. Reading them from the database on every request would
 cost a transaction of its own; instead each process keeps what it has read, together with the
 *registry stamp* it read alongside (a row every change of a project or a binding rewrites, in
-the changing transaction: :mod:`xborder.storage.security`).
+the changing transaction: :mod:`xborder.storage.registry`).
 
 The cache is used before the request's transaction (to verify the signature, which needs the
 project's certificate), and checked inside it: :meth:`RegistryCache.check` compares the stamp

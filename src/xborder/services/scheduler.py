@@ -26,7 +26,7 @@ from xborder.clock import Clock, SystemClock
 from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import LifecycleRules, Step, due_at, due_step
 from xborder.domain.states import PendingStage
-from xborder.services import lifecycle
+from xborder.services import ledger
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.ports import DueCandidate
 from xborder.services.unit_of_work import ConflictError
@@ -81,12 +81,12 @@ def _run_step(
         if payment is None or step is None:
             return 0  # done meanwhile by someone else, or not due after all
         now = due_at(payment, step, rules.lifecycle)
-        account = lifecycle.lock_account(uow, payment, now)
+        account = ledger.lock_account(uow, payment, now)
         released: list[str] = []
         try:
             if step is Step.EXPIRE:
-                lifecycle.expire(uow, account, payment, now)
-                released = lifecycle.drain(uow, account, now, rules.lifecycle)
+                ledger.expire(uow, account, payment, now)
+                released = ledger.drain(uow, account, now, rules.lifecycle)
             elif step is Step.TO_ELIGIBLE:
                 deadline = payment.pending_max_completion_date or now
                 payment.move_to_stage(PendingStage.ELIGIBLE_FOR_SETTLEMENT, now, deadline)
@@ -94,7 +94,7 @@ def _run_step(
             else:
                 payment.settle(now)
                 uow.payments.save(payment)
-                lifecycle.settle_held(uow, account, payment, now)
+                ledger.settle_held(uow, account, payment, now)
         except ConflictError:
             return 0  # another process made this step first
         uow.commit()
@@ -108,7 +108,7 @@ def _drain(
         now = clock.now()
         account = uow.accounts.lock(partner_id, currency, now)
         try:
-            released = lifecycle.drain(uow, account, now, rules.lifecycle)
+            released = ledger.drain(uow, account, now, rules.lifecycle)
         except ConflictError:
             return 0
         uow.commit()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from xborder.clock import Clock, SystemClock
 from xborder.errors import ConfigError
 from xborder.storage.engine import READONLY, make_engine
-from xborder.storage.operations import read_offset
+from xborder.storage.lifecycle import read_offset
 
 
 class DatabaseClock:

@@ -21,14 +21,14 @@ from sqlalchemy.engine import Engine
 from xborder.services.unit_of_work import AbstractUnitOfWork
 from xborder.storage.accounts import SqlAlchemyAccountRepository
 from xborder.storage.engine import WriteLock, write_lock
-from xborder.storage.oauth2 import SqlAlchemyOAuth2Store
-from xborder.storage.operations import (
+from xborder.storage.lifecycle import (
     SqlAlchemyClockOffset,
     SqlAlchemyEventLog,
     SqlAlchemySchedule,
 )
-from xborder.storage.repository import SqlAlchemyPaymentRepository
-from xborder.storage.security import (
+from xborder.storage.oauth2 import SqlAlchemyOAuth2Store
+from xborder.storage.payments import SqlAlchemyPaymentRepository
+from xborder.storage.registry import (
     SqlAlchemyNonceRepository,
     SqlAlchemyPartnerRepository,
     SqlAlchemyProjectRepository,

@@ -23,7 +23,7 @@ from xborder.services.ports import (
     WebhookTarget,
 )
 from xborder.services.webhooks import DELIVERED, FAILED, SKIPPED
-from xborder.storage.operations import EVENT_COLUMNS
+from xborder.storage.lifecycle import EVENT_COLUMNS
 from xborder.storage.tables import outbox, partners, webhook_deliveries
 
 _WAITING = outbox.c.outcome.is_(None)
