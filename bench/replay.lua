@@ -42,9 +42,17 @@ function init(args)
   idx = 0
   sent = 0
   exhausted = 0
+  checked = false
 end
 
 function request()
+  if tid == 0 and not checked then
+    -- wrk 4 calls request() once on the first thread's state before the run, to check the
+    -- script (script_verify_request); that request is never sent. Hand it the first record
+    -- without using it up, or that record would be skipped (and counted as sent).
+    checked = true
+    return reqs[1] or ""
+  end
   idx = idx + 1
   if idx > #reqs then
     if cycle and #reqs > 0 then

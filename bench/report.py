@@ -261,6 +261,9 @@ def _raw(results: list[Result], meta: dict[str, Any]) -> dict[str, Any]:
         item["ratio"] = r.ratio
         item["rps"] = r.load.rps
         item["ceiling_rps"] = r.ceiling_rps
+        item["rss_per_worker_mb"] = r.rss_per_worker_mb
+        item["rss_worker_max_mb"] = r.rss_worker_max_mb
+        item["checked"] = r.checked
         runs.append(item)
     return {"meta": meta, "runs": runs}
 

@@ -61,6 +61,12 @@ def pid_rss_kib(pid: int) -> int:
     return 0
 
 
+def _cmdline(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
+
+
 def group_rss_kib(pgid: int) -> int:
     return sum(pid_rss_kib(pid) for pid in group_pids(pgid))
 
@@ -146,12 +152,13 @@ class Server:
         return group_rss_kib(self.process.pid)
 
     def worker_rss_kib(self) -> list[int]:
-        """The RSS of each worker: every process of the group but uvicorn's supervisor (the
-        group leader) when there are several workers."""
+        """The RSS of each worker. With several workers, uvicorn's supervisor (the group
+        leader) and multiprocessing's resource tracker are left out: the workers are the
+        processes it spawned (``spawn_main``)."""
         assert self.process is not None
         pids = group_pids(self.process.pid)
         if self.workers > 1:
-            pids = [pid for pid in pids if pid != self.process.pid]
+            pids = [pid for pid in pids if b"spawn_main" in _cmdline(pid)]
         return [pid_rss_kib(pid) for pid in pids]
 
     def cpu_seconds(self) -> tuple[float, float]:
