@@ -125,8 +125,9 @@ def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> 
         f"must read CANCELLED. **WireMock**: its static stub of the cancel call (one mapping, "
         f'constant 200 `{{"cancelpayment":{{"status":"SUCCESS"}}}}`, no request journal, '
         f"synchronous responses), driven with the same wrk settings and the same unsigned "
-        f"cancel requests right after the 1-worker unsigned cancel run, after "
-        f"{meta['wiremock_warmup']:g} s of JVM warm-up; the jar comes from the npm package "
+        f"cancel requests right after the 1-worker unsigned cancel run, after a JVM warm-up "
+        f"(2-s rounds until the req/s settle within 10 %, at most {meta['wiremock_warmup']:g} "
+        f"s; the notes give the rounds); the jar comes from the npm package "
         f"`wiremock`, installed by the benchmark with `npm install` when missing.",
         "",
         "| run | req/s (2xx) | ceiling req/s | ratio | p50 ms | p99 ms | p99.9 ms | non-2xx "

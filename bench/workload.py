@@ -47,7 +47,6 @@ CANCEL_BODY = {  # Mastercard's cancel request samples
     "json": b'{"cancelpaymentrequest":""}',
     "xml": b'<?xml version="1.0" encoding="utf-8"?><cancelpaymentrequest></cancelpaymentrequest>',
 }
-OPERATIONS = ("cancel", "create", "retrieve")
 
 
 def payment_id(i: int) -> str:
