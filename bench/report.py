@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 RSS_LIMIT_MB = 200.0
 GOALS = (  # (ratio, label) drawn on the chart
-    (0.5, "unsigned cancel, retrieve 0.50"),
-    (0.3, "create 0.30"),
+    (0.5, "cancel 0.5"),
+    (0.3, "create 0.3"),
     (0.25, "signed 0.25"),
-    (0.15, "PostgreSQL 0.15"),
+    (0.15, "PG 0.15"),
 )
 P99_LIMIT_MS = 20.0
 
