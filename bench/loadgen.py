@@ -37,7 +37,6 @@ class Load:
     errors: int  # connect/read/write errors, timeouts and answers with status >= 400
     non2xx: int  # answers with status >= 400 (wrk's status errors)
     sent: int
-    min_sent: int  # records sent by the thread that sent the fewest
     exhausted: bool  # the record file ran out before the time was up
     generator_cpu: float  # CPU seconds the generator used
 
@@ -110,7 +109,6 @@ def run_wrk(
         errors=errors,
         non2xx=r["status"],
         sent=r["sent"],
-        min_sent=r["min_sent"],
         exhausted=r["exhausted_threads"] > 0,
         generator_cpu=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
     )

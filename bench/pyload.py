@@ -55,7 +55,6 @@ def run_python(
         errors=sum(p["errors"] for p in parts),
         non2xx=sum(p["non2xx"] for p in parts),
         sent=sum(p["sent"] for p in parts),
-        min_sent=min(p["sent"] for p in parts),
         exhausted=any(p["exhausted"] for p in parts),
         generator_cpu=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
     )

@@ -7,9 +7,7 @@
 --             no request (and no nonce) is ever sent twice.
 --
 -- done() prints one line: XBENCH {json} with the counts and the latency distribution. "status"
--- is wrk's count of answers with a status of 400 or more (the non-2xx answers these APIs give);
--- "min_sent" the fewest records one thread sent (the records every thread had sent, in order:
--- with -t1 the first min_sent records of the file).
+-- is wrk's count of answers with a status of 400 or more (the non-2xx answers these APIs give).
 
 local records_path = os.getenv("XB_RECORDS")
 local nthreads = tonumber(os.getenv("XB_THREADS") or "1")
@@ -69,19 +67,17 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
-  local sent_total, exhausted_threads, min_sent = 0, 0, nil
+  local sent_total, exhausted_threads = 0, 0
   for _, t in ipairs(threads) do
-    local s = t:get("sent") or 0
-    sent_total = sent_total + s
+    sent_total = sent_total + (t:get("sent") or 0)
     exhausted_threads = exhausted_threads + (t:get("exhausted") or 0)
-    if min_sent == nil or s < min_sent then min_sent = s end
   end
   io.write(string.format(
     'XBENCH {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,'
-    .. '"timeout":%d,"status":%d,"sent":%d,"min_sent":%d,"exhausted_threads":%d,'
+    .. '"timeout":%d,"status":%d,"sent":%d,"exhausted_threads":%d,'
     .. '"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d,"mean_us":%.1f}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write,
-    e.timeout, e.status, sent_total, min_sent or 0, exhausted_threads,
+    e.timeout, e.status, sent_total, exhausted_threads,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9), latency.max, latency.mean))
 end

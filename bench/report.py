@@ -121,8 +121,9 @@ def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> 
         f"worker = each worker process at the end of the measured phase (uvicorn's supervisor "
         f"left out when there are several). **Checks**: after a cancel or create run every "
         f"server process is SIGKILLed; the database must hold every change that was "
-        f"acknowledged (durable), and a random sample of the cancels that were surely answered "
-        f"must read CANCELLED. **WireMock**: its static stub of the cancel call (one mapping, "
+        f"acknowledged (durable), and a random sample of the cancels the server acknowledged "
+        f"(its access log, on by default) must read CANCELLED. **WireMock**: its static stub "
+        f"of the cancel call (one mapping, "
         f'constant 200 `{{"cancelpayment":{{"status":"SUCCESS"}}}}`, no request journal, '
         f"synchronous responses), driven with the same wrk settings and the same unsigned "
         f"cancel requests right after the 1-worker unsigned cancel run, after a JVM warm-up "

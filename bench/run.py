@@ -18,7 +18,7 @@ mean of those two is the ceiling the run's ratio is taken against (ceiling, A, c
 ceiling, ...), because this machine is shared and noisy. Throughput counts only answers with
 a success status. After a cancel or create run every server process is killed with SIGKILL;
 the database must then hold every change it acknowledged, and a random sample of the cancels
-that were answered must read CANCELLED.
+it acknowledged (its access log) must read CANCELLED.
 
 Right after the 1-worker unsigned cancel run, WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
@@ -30,6 +30,8 @@ matplotlib: ``pip install -e '.[bench]'``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import sqlite3
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,9 @@ from bench import loadgen, report, store, wiremock
 from bench.servers import HOST, Server, exchange, kill_all, stop_on_signals
 from bench.workload import Client, Kind, make_client, payment_id, read_records, write_records
 from xborder.config import Settings
+from xborder.services.scheduler import LEASE
 from xborder.storage.engine import normalise_url
+from xborder.storage.tables import scheduler_leases
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK = BENCH_DIR / ".work"
@@ -78,7 +83,8 @@ class Spec:
 
     @property
     def rate_key(self) -> str:
-        return self.kind.label
+        """Runs with the same key take requests at about the same rate (whatever the store)."""
+        return f"{self.db} {self.workers}w {self.kind.label}"
 
 
 @dataclass
@@ -98,6 +104,7 @@ class Result:
     durable: str
     sampled: str = "-"
     warm_errors: int = 0  # non-2xx answers and socket errors of the warm-up
+    scheduler_ticked: bool | None = None  # the lifecycle scheduler renewed its lease meanwhile
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -164,7 +171,7 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.rates = dict(INITIAL_RATE)
+        self.rates: dict[str, float] = {}  # rate_key -> req/s to build requests for
         self.rng = random.Random(7)
         self.used: dict[int, set[int]] = {}  # big store -> payments cancelled already
         self.bases: dict[tuple[str, int], str] = {}
@@ -276,6 +283,7 @@ class Bench:
             warm = self.drive(server.port, files["warm"], self.args.warmup)
             profiler = _profile(server, spec, self.args) if self.args.profile else None
             cpu0 = server.cpu_seconds()
+            measured_from = datetime.now(UTC)
             load = self.drive(server.port, files["measured"], self.args.duration)
             cpu1 = server.cpu_seconds()
             rss_end = server.rss_kib()
@@ -284,9 +292,12 @@ class Bench:
                 profiler.wait(30)
             if spec.kind.operation in ("cancel", "create"):
                 server.kill()  # SIGKILL to every server process, then read what is stored
-                durable, sampled = self.check_stored(spec, url, targets, warm, load)
+                durable, sampled = self.check_stored(spec, url, server, targets, warm, load)
         finally:
             code = server.stop()
+        ticked = _scheduler_ticked(url, measured_from)
+        if not ticked:
+            notes.append("the scheduler did not renew its lease during the run")
         if spec.kind.operation == "retrieve" and code not in (0, None):
             notes.append(f"server exit code {code}")
         if load.exhausted:
@@ -297,29 +308,33 @@ class Bench:
         self.learn(spec, load)
         return _result(spec, load, [before, after], server, (cpu0, cpu1), rss_end, workers_kib,
                        records=len(targets) - 1 - WARM_RECORDS, durable=durable, sampled=sampled,
-                       warm_errors=warm.errors, notes=notes)  # fmt: skip
+                       warm_errors=warm.errors, scheduler_ticked=ticked, notes=notes)  # fmt: skip
 
     def check_stored(
-        self, spec: Spec, url: str, targets: list[int], warm: loadgen.Load, load: loadgen.Load
+        self,
+        spec: Spec,
+        url: str,
+        server: Server,
+        targets: list[int],
+        warm: loadgen.Load,
+        load: loadgen.Load,
     ) -> tuple[str, str]:
-        """After the SIGKILL: the database holds every change that was acknowledged (durable),
-        and a random sample of the cancels surely answered (the first records each wrk thread
-        sent, less those still in flight) reads CANCELLED."""
+        """After the SIGKILL: the database holds at least as many changes as were answered with
+        success (durable), and a random sample of the cancels the server acknowledged reads
+        CANCELLED. The acknowledged ids come from the server's access log (on by default: one
+        line per answer, written after the commit), because wrk cannot say which of its
+        requests were answered: up to 32 were still in flight when it stopped, not
+        necessarily the last ones sent."""
         acknowledged = 1 + warm.ok + load.ok
         if spec.kind.operation == "create":
             stored = _count_rows(url) - spec.store
             return ("yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"), "-"
-        ids = [payment_id(i) for i in targets]
-        stored = _cancelled(url, ids)
+        stored = _cancelled(url, [payment_id(i) for i in targets])
         durable = "yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"
-        answered, edges = ids[:1], ids[:1]
-        for offset, ran in ((1, warm), (1 + WARM_RECORDS, load)):
-            count = self.args.threads * max(0, ran.min_sent - self.args.connections)
-            phase = ids[offset : offset + min(count, ran.ok)]
-            answered += phase
-            edges += phase[:1] + phase[-1:]  # the first and last of each phase, always
-        rest = sorted(set(answered) - set(edges))
-        sample = edges + self.rng.sample(rest, max(0, min(SAMPLE - len(edges), len(rest))))
+        logged = _acknowledged_cancels(server.log_path)
+        if not logged:
+            return durable, "no access log: not sampled"
+        sample = self.rng.sample(logged, min(SAMPLE, len(logged)))
         statuses = _statuses(url, sample)
         wrong = {i: statuses.get(i, "absent") for i in sample if statuses.get(i) != "CANCELLED"}
         if not wrong:
@@ -456,6 +471,22 @@ def _checkpoint(path: Path) -> None:
         connection.close()
 
 
+def _scheduler_ticked(url: str, since: datetime) -> bool:
+    """Whether the lifecycle scheduler (D17) renewed its lease after ``since``: it takes or
+    renews the lease at every tick (until ``now + ttl``, ttl = max(5 s, 3 ticks):
+    ``SchedulerThread``), so it was running during the measured phase."""
+    ttl = timedelta(seconds=max(5.0, 3 * Settings().scheduler_interval))
+    engine = sa.create_engine(normalise_url(url))
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                sa.select(scheduler_leases.c.expires_at).where(scheduler_leases.c.name == LEASE)
+            ).first()
+    finally:
+        engine.dispose()
+    return row is not None and row.expires_at - ttl >= since
+
+
 def _count_rows(url: str) -> int:
     """How many payments the database holds."""
     engine = sa.create_engine(normalise_url(url))
@@ -476,6 +507,21 @@ def _statuses(url: str, ids: list[str]) -> dict[str, str]:
             return {row[0]: row[1] for row in connection.execute(query, {"ids": ids})}
     finally:
         engine.dispose()
+
+
+def _acknowledged_cancels(log: Path) -> list[str]:
+    """The payments whose cancel the server answered with 200, from its access log (JSON
+    lines; those still in the log writer's batch at the SIGKILL are lost, which only makes the
+    list shorter)."""
+    ids = []
+    for text in log.read_text(errors="replace").splitlines():
+        if '"xborder.access"' not in text or "/cancel" not in text:
+            continue
+        with contextlib.suppress(ValueError):
+            line = json.loads(text)
+            if line.get("status") == 200 and line.get("method") == "POST":
+                ids.append(str(line["path"]).rsplit("/", 2)[-2])
+    return ids
 
 
 def _cancelled(url: str, ids: list[str]) -> int:
