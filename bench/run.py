@@ -369,13 +369,18 @@ class Bench:
                        records=WIREMOCK_RECORDS, durable="-", sampled="-", notes=notes)  # fmt: skip
 
     def warm_jvm(self, port: int, records: Path) -> str:
-        """Load in rounds of 2 s until a round's req/s is within 10 % of the round before (the
-        JIT has compiled the hot path: on this machine, loaded, WireMock went from about 400 to
-        15,000 req/s over its first 16 s), or ``--wiremock-warmup`` seconds have passed."""
+        """Load in rounds of 2 s, at least 4, until three rounds in a row are level (each
+        within 10 % of the one before: the JIT has compiled the hot path; on this machine,
+        loaded, WireMock went from about 400 to 15,000 req/s over its first 16 s), or
+        ``--wiremock-warmup`` seconds have passed."""
         rounds: list[float] = []
+
+        def level(a: float, b: float) -> bool:
+            return abs(b - a) <= 0.1 * a
+
         while 2 * len(rounds) < self.args.wiremock_warmup:
             rounds.append(self.drive(port, records, 2, cycle=True).rps)
-            if len(rounds) > 1 and abs(rounds[-1] - rounds[-2]) <= 0.1 * rounds[-2]:
+            if len(rounds) >= 4 and level(*rounds[-3:-1]) and level(*rounds[-2:]):
                 break
         shown = ", ".join(f"{rps:.0f}" for rps in rounds)
         return f"JVM warm-up {2 * len(rounds)}s (req/s per 2 s: {shown})"
