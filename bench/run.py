@@ -2,7 +2,7 @@
 a ratio to the ceiling measured around it in the same run.
 
     python -m bench.run            # every target run, under 10 minutes (make bench)
-    python -m bench.run --quick    # the same targets, shorter runs, fewer extras
+    python -m bench.run --quick    # every target, shorter runs, fewer extras (~3 minutes)
     python -m bench.run --only "unsigned cancel,create"   # runs whose name holds those words
     xborder bench [same options]
 
@@ -37,6 +37,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,6 +131,16 @@ class Result:
         return ok and (self.sampled == "-" or self.sampled.startswith("all "))
 
 
+@dataclass
+class Stub:
+    """WireMock, running: its server, its records, how its jar was found, its warm-ups."""
+
+    server: Server
+    records: Path
+    found: str
+    warmed: list[str] = field(default_factory=list)
+
+
 def _count(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
 
@@ -177,6 +188,8 @@ class Bench:
         self.bases: dict[tuple[str, int], str] = {}
         self.ceilings: dict[int, Server] = {}
         self.notes: list[str] = []  # for the report's header
+        self.stub: Stub | None = None  # WireMock, started early to warm up
+        self.stub_error: Exception | None = None
         self.started = time.monotonic()
         (WORK / "logs").mkdir(parents=True, exist_ok=True)
         self.data_dir = WORK / "data"
@@ -342,36 +355,69 @@ class Bench:
         shown = ", ".join(f"{i} {status}" for i, status in list(wrong.items())[:3])
         return durable, f"ONLY {len(sample) - len(wrong)}/{len(sample)} CANCELLED ({shown})"
 
-    def run_wiremock(self, spec: Spec) -> Result:
-        """WireMock's static stub, driven like the xborder run beside it (cycling records: it
-        keeps no state), after a JVM warm-up."""
+    def start_wiremock(self, spec: Spec) -> threading.Thread | None:
+        """Start WireMock and warm its JVM up on a thread while the stores load: its JIT needs
+        tens of thousands of requests before WireMock runs at full speed, and loading a store
+        keeps only one core busy. The caller joins the thread before the first run."""
+        try:
+            self.stub = self.launch_wiremock(spec)
+        except (wiremock.Unavailable, RuntimeError, OSError) as exc:
+            self.stub_error = exc
+            return None
+        stub = self.stub
+        self.log(f"  wiremock: {stub.found}; warming its JVM up while the stores load")
+
+        def warm() -> None:
+            stub.warmed.append(self.warm_jvm(stub.server.port, stub.records, 4))
+
+        thread = threading.Thread(target=warm, name="wiremock-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def launch_wiremock(self, spec: Spec) -> Stub:
         jar, found = wiremock.ensure_jar(self.log)
-        records, smoke = WORK / "wiremock.records", WORK / "smoke.records"
+        records, smoke = WORK / "wiremock.records", WORK / "wiremock-smoke.records"
         write_records(records, self.client, spec.kind, range(1, WIREMOCK_RECORDS))
         write_records(smoke, self.client, spec.kind, [0])
-        before = self.measure_ceiling(spec.workers, records)
         server = Server("wiremock", 1, WORK / "logs" / "wiremock.log")
         server.command = wiremock.argv(jar, wiremock.write_root(WORK / "wiremock-root"), HOST,
                                        server.port)  # fmt: skip
         try:
             server.start()
             _smoke(server.port, smoke, spec.kind)
-            warmed = self.warm_jvm(server.port, records)
+        except Exception:
+            server.stop()
+            raise
+        return Stub(server, records, found)
+
+    def run_wiremock(self, spec: Spec) -> Result:
+        """WireMock's static stub, driven like the xborder run beside it (cycling records: it
+        keeps no state), after its JVM warm-up (started early by :meth:`start_wiremock`, and
+        confirmed here: two more level rounds)."""
+        if self.stub_error is not None:
+            raise self.stub_error
+        if self.stub is None:
+            self.stub = self.launch_wiremock(spec)
+        stub, server = self.stub, self.stub.server
+        before = self.measure_ceiling(spec.workers, stub.records)
+        try:
+            stub.warmed.append(self.warm_jvm(server.port, stub.records, 2 if stub.warmed else 4))
             cpu0 = server.cpu_seconds()
-            load = self.drive(server.port, records, self.args.duration, cycle=True)
+            load = self.drive(server.port, stub.records, self.args.duration, cycle=True)
             cpu1 = server.cpu_seconds()
             rss_end, workers_kib = server.rss_kib(), server.worker_rss_kib()
         finally:
             server.stop()
-        after = self.measure_ceiling(spec.workers, records)
-        notes = [found, warmed, f"ceiling: no-op with {spec.workers} workers"]
+            self.stub = None
+        after = self.measure_ceiling(spec.workers, stub.records)
+        notes = [stub.found, *stub.warmed, f"ceiling: no-op with {spec.workers} workers"]
         return _result(spec, load, [before, after], server, (cpu0, cpu1), rss_end, workers_kib,
                        records=WIREMOCK_RECORDS, durable="-", sampled="-", notes=notes)  # fmt: skip
 
-    def warm_jvm(self, port: int, records: Path) -> str:
-        """Load in rounds of 2 s, at least 4, until three rounds in a row are level (each
-        within 10 % of the one before: the JIT has compiled the hot path; on this machine,
-        loaded, WireMock went from about 400 to 15,000 req/s over its first 16 s), or
+    def warm_jvm(self, port: int, records: Path, least: int) -> str:
+        """Load in rounds of 2 s, at least ``least``, until three rounds in a row are level
+        (each within 10 % of the one before: the JIT has compiled the hot path; on this
+        machine, loaded, WireMock went from about 400 to 15,000 req/s over its first 16 s), or
         ``--wiremock-warmup`` seconds have passed."""
         rounds: list[float] = []
 
@@ -380,7 +426,7 @@ class Bench:
 
         while 2 * len(rounds) < self.args.wiremock_warmup:
             rounds.append(self.drive(port, records, 2, cycle=True).rps)
-            if len(rounds) >= 4 and level(*rounds[-3:-1]) and level(*rounds[-2:]):
+            if len(rounds) >= max(least, 3) and level(*rounds[-3:-1]) and level(*rounds[-2:]):
                 break
         shown = ", ".join(f"{rps:.0f}" for rps in rounds)
         return f"JVM warm-up {2 * len(rounds)}s (req/s per 2 s: {shown})"
@@ -412,7 +458,13 @@ class Bench:
         if load.rps:
             self.rates[spec.rate_key] = load.rps * (1.6 if load.exhausted else 1.15)
 
+    def drop_stub(self) -> None:
+        if self.stub is not None:
+            self.stub.server.stop()
+            self.stub = None
+
     def close(self) -> None:
+        self.drop_stub()
         for server in self.ceilings.values():
             server.stop()
         for copy in (*WORK.glob("base-*.db*"), *WORK.glob("run.db*")):
@@ -572,7 +624,9 @@ def _smoke(port: int, records: Path, kind: Kind) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n\n")[0])
     add = parser.add_argument
-    add("--quick", action="store_true", help="the target runs only, shorter")
+    add("--quick", action="store_true",
+        help="shorter runs; no signed PostgreSQL or encrypted run, the big store at the last "
+             "worker count only")  # fmt: skip
     add("--only", help='runs whose name holds all these words; "," separates alternatives')
     add("--store", type=int, default=100_000, help="payments stored (100000)")
     add("--big-store", type=int, default=1_000_000,
@@ -636,11 +690,17 @@ def main(argv: list[str] | None = None) -> int:
     skipped: list[str] = []
     per_run = args.duration + args.warmup + 2 * args.ceiling + 8
     try:
+        stub = next((s for s in specs if s.db == "wiremock"), None)
+        warming = bench.start_wiremock(stub) if stub else None
         bench.prepare_stores(specs)
+        if warming is not None:
+            warming.join()  # before the first run: nothing may load the machine during one
         for spec in specs:
-            extra = args.wiremock_warmup + 5 if spec.db == "wiremock" else 0  # JVM start, warm-up
+            extra = args.wiremock_warmup if spec.db == "wiremock" else 0  # confirming rounds
             if time.monotonic() - bench.started + per_run + extra > args.budget:
                 skipped.append(f"{spec.name} (time budget)")
+                if spec.db == "wiremock":
+                    bench.drop_stub()
                 continue
             try:
                 results.append(bench.run(spec))
