@@ -1,11 +1,14 @@
-"""xborder's benchmark (issue 7): ``python -m bench.run`` (``make bench``, ``xborder bench``).
+"""xborder's benchmark (issues 7 and 12): ``python -m bench.run`` (``make bench``,
+``xborder bench``) measures issue 12's targets.
 
 Modules:
   run         the command line, the run matrix and the interleaving with the ceiling
   store       the store of pending payments (SQLite file cache, PostgreSQL template database)
-  workload    client keys and pre-signed (and pre-encrypted) raw HTTP requests
+  workload    client keys and raw HTTP requests: unsigned, or pre-signed with Mastercard's
+              signer (and pre-encrypted)
   loadgen     wrk with a replaying Lua script, or a Python fallback generator
-  servers     ``xborder serve`` and the no-op ceiling server as process groups, RSS sampling
+  servers     ``xborder serve``, the no-op ceiling and WireMock as process groups, RSS sampling
   noop        the no-op ASGI app of the ceiling, served by uvicorn like ``xborder serve``
-  report      the markdown table and the PNG chart
+  wiremock    WireMock's static stub of the cancel call (the jar from npm's ``wiremock``)
+  report      the markdown table, the targets table and the PNG chart
 """

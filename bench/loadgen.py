@@ -27,7 +27,7 @@ LUA = Path(__file__).resolve().parent / "replay.lua"
 class Load:
     """What one load run measured (latencies in milliseconds)."""
 
-    requests: int
+    requests: int  # answers received, whatever their status
     seconds: float
     p50: float
     p90: float
@@ -35,13 +35,19 @@ class Load:
     p999: float
     max: float
     errors: int  # connect/read/write errors, timeouts and answers with status >= 400
+    non2xx: int  # answers with status >= 400 (wrk's status errors)
     sent: int
     exhausted: bool  # the record file ran out before the time was up
     generator_cpu: float  # CPU seconds the generator used
 
     @property
+    def ok(self) -> int:
+        """Answers with a success status: the only requests throughput counts."""
+        return self.requests - self.non2xx
+
+    @property
     def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
+        return self.ok / self.seconds if self.seconds else 0.0
 
 
 def wrk_available() -> bool:
@@ -55,7 +61,7 @@ def run(
     seconds: float,
     *,
     connections: int = 32,
-    threads: int = 2,
+    threads: int = 1,
     cycle: bool = False,
 ) -> Load:
     """Drive ``127.0.0.1:port`` with the records for at most ``seconds``."""
@@ -101,6 +107,7 @@ def run_wrk(
         p999=r["p999_us"] / 1000,
         max=r["max_us"] / 1000,
         errors=errors,
+        non2xx=r["status"],
         sent=r["sent"],
         exhausted=r["exhausted_threads"] > 0,
         generator_cpu=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),

@@ -96,8 +96,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     count, rounds = args.count, args.rounds
 
     def signed() -> tuple[str, str, dict[str, str], bytes]:
-        raw = workload.build_request(*workload.specs(kind, [next(targets)], "m")[0],
-                                     nonce=f"m{time.perf_counter_ns()}")  # fmt: skip
+        raw = workload.build_request(*workload.specs(kind, [next(targets)], "m")[0])
         return _parse(raw)
 
     def verify_step(request: Any) -> None:

@@ -53,6 +53,7 @@ def run_python(
         p999=_percentile(latencies, 99.9),
         max=latencies[-1] if latencies else 0.0,
         errors=sum(p["errors"] for p in parts),
+        non2xx=sum(p["non2xx"] for p in parts),
         sent=sum(p["sent"] for p in parts),
         exhausted=any(p["exhausted"] for p in parts),
         generator_cpu=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
@@ -80,7 +81,9 @@ def _process(
 async def _drive(
     port: int, records: list[bytes], connections: int, seconds: float, cycle: bool
 ) -> dict[str, Any]:
-    state: dict[str, Any] = {"next": 0, "latencies": [], "errors": 0, "sent": 0, "exhausted": False}
+    state: dict[str, Any] = {
+        "next": 0, "latencies": [], "errors": 0, "non2xx": 0, "sent": 0, "exhausted": False
+    }  # fmt: skip
     deadline = time.monotonic() + seconds
     started = time.monotonic()
     await asyncio.gather(
@@ -110,6 +113,7 @@ async def _connection(
             state["latencies"].append((time.perf_counter() - start) * 1000)
             if status >= 400:
                 state["errors"] += 1
+                state["non2xx"] += 1
     except (OSError, asyncio.IncompleteReadError, ValueError):
         state["errors"] += 1
     finally:

@@ -18,12 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import wiremock
 from bench.noop import READY as NOOP_READY
 from bench.store import clean_environment, xborder_command
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 XBORDER_READY = "Application startup complete"
+READY = {  # kind -> (what each worker logs once it serves, a path answering 200 then)
+    "xborder": (XBORDER_READY, "/health"),
+    "noop": (NOOP_READY, "/"),
+    "wiremock": (wiremock.READY, wiremock.HEALTH),
+}
 _live: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -48,15 +54,21 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
+def pid_rss_kib(pid: int) -> int:
+    with contextlib.suppress(OSError, StopIteration):
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1])
+    return 0
+
+
+def _cmdline(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
+
+
 def group_rss_kib(pgid: int) -> int:
-    total = 0
-    for pid in group_pids(pgid):
-        with contextlib.suppress(OSError, StopIteration):
-            status = Path(f"/proc/{pid}/status").read_text()
-            total += int(
-                next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]
-            )
-    return total
+    return sum(pid_rss_kib(pid) for pid in group_pids(pgid))
 
 
 def group_cpu_seconds(pgid: int) -> tuple[float, float]:
@@ -72,7 +84,8 @@ def group_cpu_seconds(pgid: int) -> tuple[float, float]:
 
 @dataclass
 class Server:
-    """One server under test. ``kind`` is ``xborder`` or ``noop``."""
+    """One server under test. ``kind`` is ``xborder``, ``noop`` or ``wiremock`` (whose
+    command line ``command`` gives)."""
 
     kind: str
     workers: int
@@ -81,6 +94,7 @@ class Server:
     data_dir: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    command: list[str] | None = None
     process: subprocess.Popen[bytes] | None = None
     samples: list[tuple[float, int]] = field(default_factory=list)  # (monotonic, RSS KiB)
     _sampling: threading.Event = field(default_factory=threading.Event)
@@ -88,6 +102,8 @@ class Server:
 
     @property
     def argv(self) -> list[str]:
+        if self.command is not None:
+            return self.command
         if self.kind == "noop":
             return [sys.executable, "-m", "bench.noop", "--port", str(self.port),
                     "--workers", str(self.workers)]  # fmt: skip
@@ -115,8 +131,7 @@ class Server:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.process is not None
-        marker = NOOP_READY if self.kind == "noop" else XBORDER_READY
-        path = "/" if self.kind == "noop" else "/health"
+        marker, path = READY[self.kind]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -135,6 +150,16 @@ class Server:
     def rss_kib(self) -> int:
         assert self.process is not None
         return group_rss_kib(self.process.pid)
+
+    def worker_rss_kib(self) -> list[int]:
+        """The RSS of each worker. With several workers, uvicorn's supervisor (the group
+        leader) and multiprocessing's resource tracker are left out: the workers are the
+        processes it spawned (``spawn_main``)."""
+        assert self.process is not None
+        pids = group_pids(self.process.pid)
+        if self.workers > 1:
+            pids = [pid for pid in pids if b"spawn_main" in _cmdline(pid)]
+        return [pid_rss_kib(pid) for pid in pids]
 
     def cpu_seconds(self) -> tuple[float, float]:
         assert self.process is not None

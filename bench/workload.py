@@ -1,11 +1,14 @@
 """The benchmark's client: its keys, and pre-built raw HTTP requests, every one distinct.
 
-Each record is one complete HTTP/1.1 request, signed with ``xborder.security.oauth1.sign``
-(the header Mastercard's signer writes, byte for byte) over exactly the bytes sent, with its
-own nonce; encrypted requests carry a JWE made by ``xborder.security.jwe.encrypt`` to the
-server's certificate (what Mastercard's client-encryption library sends) and
-``x-encrypted: true``. Records are built before the timed phase, on both cores, and written
-to a file of length-prefixed records that the load generator replays in order::
+Each record is one complete HTTP/1.1 request. A signed one carries the Authorization header
+written by Mastercard's own signer (``oauth1.oauth.OAuth.get_authorization_header`` of
+``mastercard-oauth1-signer``, its own random nonce and timestamp) over exactly the bytes sent;
+an unsigned one (issue 12: the server runs with ``XBORDER_AUTH=off`` and the bench partner is a
+sandbox partner) has no Authorization header at all. Encrypted requests carry a JWE made by
+``xborder.security.jwe.encrypt`` to the server's certificate (what Mastercard's
+client-encryption library sends) and ``x-encrypted: true``. Records are built before the
+timed phase, on both cores, and written to a file of length-prefixed records that the load
+generator replays in order::
 
     <length>\\n<request bytes><length>\\n<request bytes>...
 
@@ -22,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oauth1.oauth import OAuth
+
 from xborder.api.codecs import JSON, XML
-from xborder.security import jwe, oauth1
+from xborder.security import jwe
 from xborder.security.keys import (
     certificate_pem,
     fingerprint,
@@ -42,7 +47,6 @@ CANCEL_BODY = {  # Mastercard's cancel request samples
     "json": b'{"cancelpaymentrequest":""}',
     "xml": b'<?xml version="1.0" encoding="utf-8"?><cancelpaymentrequest></cancelpaymentrequest>',
 }
-OPERATIONS = ("cancel", "create", "retrieve")
 
 
 def payment_id(i: int) -> str:
@@ -109,15 +113,18 @@ def make_client(directory: Path, server_cert: Path) -> Client:
 
 @dataclass(frozen=True)
 class Kind:
-    """What a record file holds: one operation, in one format, plain or encrypted."""
+    """What a record file holds: one operation, in one format, signed or not, plain or
+    encrypted (only a signed request can ask for encryption)."""
 
     operation: str
     fmt: str = "json"
     encrypted: bool = False
+    signed: bool = True
 
     @property
     def label(self) -> str:
-        return f"{self.operation} {self.fmt}{' enc' if self.encrypted else ''}"
+        signed = "signed" if self.signed else "unsigned"
+        return f"{signed} {self.operation} {self.fmt}{' enc' if self.encrypted else ''}"
 
 
 def specs(kind: Kind, targets: Sequence[int], tag: str) -> list[tuple[str, str, bytes]]:
@@ -138,14 +145,17 @@ def specs(kind: Kind, targets: Sequence[int], tag: str) -> list[tuple[str, str, 
 def write_records(
     path: Path, client: Client, kind: Kind, targets: Sequence[int], processes: int = 2
 ) -> int:
-    """Build and write one signed request per target, on ``processes`` processes; return how
-    many were written. Each process writes its share to its own file; the shares are joined."""
-    tag = secrets.token_hex(5)
-    work = [(s, f"n{tag}{i}") for i, s in enumerate(specs(kind, targets, tag))]
+    """Build and write one request per target, on ``processes`` processes; return how many
+    were written. Each process writes a contiguous share to its own file; the shares are
+    joined, so the file holds the requests in the order of ``targets``."""
+    work = specs(kind, targets, secrets.token_hex(5))
     context = multiprocessing.get_context("fork")
     parts = [path.with_name(f"{path.name}.part{i}") for i in range(processes)]
+    bounds = [len(work) * i // processes for i in range(processes + 1)]
     children = [
-        context.Process(target=_build_part, args=(client, kind, work[i::processes], parts[i]))
+        context.Process(
+            target=_build_part, args=(client, kind, work[bounds[i] : bounds[i + 1]], parts[i])
+        )
         for i in range(processes)
     ]
     for child in children:
@@ -162,12 +172,12 @@ def write_records(
 
 
 def _build_part(
-    client: Client, kind: Kind, chunk: list[tuple[tuple[str, str, bytes], str]], part: Path
+    client: Client, kind: Kind, chunk: list[tuple[str, str, bytes]], part: Path
 ) -> None:
     _init(client, kind)
     with part.open("wb") as out:
-        for spec, nonce in chunk:
-            raw = build_request(*spec, nonce=nonce)
+        for spec in chunk:
+            raw = build_request(*spec)
             out.write(b"%d\n" % len(raw))
             out.write(raw)
 
@@ -186,8 +196,8 @@ def _init(client: Client, kind: Kind) -> None:
     )
 
 
-def build_request(method: str, path: str, plaintext: bytes, *, nonce: str) -> bytes:
-    """One raw, signed (and, for an encrypted kind, encrypted) HTTP/1.1 request."""
+def build_request(method: str, path: str, plaintext: bytes) -> bytes:
+    """One raw HTTP/1.1 request: signed (and, for an encrypted kind, encrypted) or not."""
     client: Client = _state["client"]
     kind: Kind = _state["kind"]
     media = MEDIA[kind.fmt]
@@ -200,15 +210,11 @@ def build_request(method: str, path: str, plaintext: bytes, *, nonce: str) -> by
             body = CODECS[kind.fmt].encode({"encrypted_payload": {"data": compact}})
     if method == "POST":
         headers += [("Content-Type", media), ("Content-Length", str(len(body)))]
-    authorization = oauth1.sign(
-        method,
-        f"http://{HOST}{path}",
-        body,
-        consumer_key=client.consumer_key,
-        private_key=_state["key"],
-        nonce=nonce,
-    )
-    headers.append(("Authorization", authorization))
+    if kind.signed:  # Mastercard's signer: a cryptography private key, the body as bytes
+        authorization = OAuth.get_authorization_header(
+            f"http://{HOST}{path}", method, body, client.consumer_key, _state["key"]
+        )
+        headers.append(("Authorization", authorization))
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
     return head.encode("latin-1") + b"\r\n" + body
 
