@@ -17,6 +17,9 @@ GET      /clock                                                 (none)
 POST     /clock/advance                                         ``{"seconds": 3600}``
 POST     /scheduler/run                                         (none)
 GET      /events?partner_id=&payment_id=&after=&limit=          (none)
+GET      /requests?partner_id=&payment=&status=&since=&before=  (none), the request journal
+GET      /requests/{id}                                         (none)
+GET      /stream                                                (none), Server-Sent Events
 =======  =====================================================  ============================
 
 ``{payment}`` is a payment id or a transaction reference (as D2).
@@ -39,6 +42,9 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from xborder.api import problems
+from xborder.api.admin_requests import get_request, list_requests
+from xborder.api.admin_stream import stream_endpoint
+from xborder.api.admin_views import event_view
 from xborder.api.balance import sheet_view
 from xborder.api.codecs import JSON
 from xborder.api.errors import envelope, render_error
@@ -48,11 +54,11 @@ from xborder.clock import Clock
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import accounts, operator, scheduler, timeline
 from xborder.services.payments import PaymentRules, UowFactory
-from xborder.services.ports import StatusEvent
 
 log = logging.getLogger("xborder.admin")
 
 PREFIX = "/admin/v1"
+STREAM = "/stream"  # issue 14: Server-Sent Events, beside the JSON routes of ROUTES
 MAX_EVENTS = 1000
 
 
@@ -73,6 +79,8 @@ Handler = Callable[[AdminServices, dict[str, str], dict[str, Any], dict[str, str
 def admin_app(services: AdminServices) -> Router:
     """The ASGI app to mount at :data:`PREFIX`."""
     routes = [Route(path, _endpoint(services, h), methods=[m]) for m, path, h in ROUTES]
+    stream = stream_endpoint(services, lambda r: _authorise(r, services.token), _refusal)
+    routes.append(Route(STREAM, stream, methods=["GET"]))  # issue 14: Server-Sent Events
     return Router(routes=routes)
 
 
@@ -87,13 +95,17 @@ def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], 
             query, params = dict(request.query_params), dict(request.path_params)
             document = await run_in_threadpool(handler, services, params, body, query)
             return _json(200, document)
-        except Exception as exc:  # every failure becomes an Errors envelope
-            rendered, request_id = render_error(exc), new_request_id()
-            if rendered.status >= 500:
-                log.error("admin API failure (request %s)", request_id, exc_info=exc)
-            return _json(rendered.status, envelope(rendered, request_id), rendered)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
+            return _refusal(exc)
 
     return serve
+
+
+def _refusal(exc: BaseException) -> Response:
+    rendered, request_id = render_error(exc), new_request_id()
+    if rendered.status >= 500:
+        log.error("admin API failure (request %s)", request_id, exc_info=exc)
+    return _json(rendered.status, envelope(rendered, request_id), rendered)
 
 
 def _authorise(request: Request, token: str | None) -> None:
@@ -198,24 +210,6 @@ def _events(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], q: dict[st
     return {"events": [event_view(e) for e in events]}
 
 
-def event_view(event: StatusEvent) -> dict[str, Any]:
-    """An outbox row as the admin API lists it."""
-    return {
-        "id": event.id,
-        "eventRef": event.event_ref,
-        "paymentId": event.payment_id,
-        "partnerId": event.partner_id,
-        "transactionReference": event.transaction_reference,
-        "previousStatus": event.previous_status,
-        "status": event.status,
-        "pendingStage": event.pending_stage,
-        "occurredAt": timestamp(event.occurred_at, millis=True),
-        "errorCode": event.error_code,
-        "errorMessage": event.error_message,
-        "deliveredAt": timestamp(event.delivered_at, millis=True),
-    }
-
-
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if value is None:
@@ -252,6 +246,8 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/clock/advance", _advance_clock),
     ("POST", "/scheduler/run", _run_scheduler),
     ("GET", "/events", _events),
+    ("GET", "/requests", list_requests),  # issue 14: the request journal
+    ("GET", "/requests/{entry_id}", get_request),
 )
 """The admin operations as (method, path under :data:`PREFIX`, handler): the router and the
 OpenAPI description are both built from it."""

@@ -24,6 +24,7 @@ from xborder.api.operations import (
     clock_for,
     close_clock,
     lifecycle_rules,
+    recorder_for,
     scheduler_for,
     sender_for,
 )
@@ -80,12 +81,14 @@ def create_app(
     )
     writer = Writer(engine)
     reader = Reader(engine, threads=reader_threads(settings))
+    recorder = recorder_for(settings, services)  # issue 14: off the request path
     endpoint = XbsEndpoint(
         services,
         gate or gate_for(settings, services.uow_factory),
         writer,
         reader,
         headers=() if settings.auth else ((b"warning", WARNING.encode("latin-1")),),
+        observer=recorder.offer,
     )
 
     async def health(_request: Request) -> Response:
@@ -101,6 +104,7 @@ def create_app(
         threads = [
             thread
             for thread in (
+                recorder,
                 checkpointer,
                 scheduler_for(settings, services),  # D17: one per process, lease-guarded
                 sender_for(settings, services),  # D14: one per process, claim-guarded
@@ -130,6 +134,7 @@ def create_app(
     app = XborderApp(endpoint, others, routes, access_log=settings.access_log)
     app.state.engine = engine
     app.state.services = services
+    app.state.recorder = recorder
     return app
 
 

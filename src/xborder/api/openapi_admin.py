@@ -46,6 +46,12 @@ def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
 _PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
 _CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
 _STEPS = {"type": "integer", "description": "Lifecycle steps run."}
+_JOURNAL_ENTRY: Schema = {
+    "type": "object",
+    "required": ["id", "at", "method", "path", "status"],
+    "description": "A request and its answer; secrets redacted. The single entry adds "
+    "requestHeaders, requestBody, requestPlain, responseBody, responsePlain, explanation.",
+}
 OPERATIONS: dict[tuple[str, str], AdminOperation] = {
     ("POST", "/partners/{partner_id}/accounts/{currency}/fund"): AdminOperation(
         "fundAccount",
@@ -90,6 +96,41 @@ OPERATIONS: dict[tuple[str, str], AdminOperation] = {
         _object(["events"], events={"type": "array", "items": ref("StatusEvent")}),
         (*errors.ADMIN, errors.value_problem("after")),
     ),
+    ("GET", "/requests"): AdminOperation(
+        "listRequests",
+        "The request journal, newest first (issue 14)",
+        None,
+        _object(
+            ["requests"],
+            requests={"type": "array", "items": _JOURNAL_ENTRY},
+            next={"type": "integer", "description": "``before`` of the next page"},
+        ),
+        (*errors.ADMIN, errors.value_problem("status")),
+    ),
+    ("GET", "/requests/{entry_id}"): AdminOperation(
+        "getRequest",
+        "One journal entry with headers, bodies and the explanation of a refusal",
+        None,
+        _JOURNAL_ENTRY,
+        errors.ADMIN,
+    ),
+}
+
+_QUERIES: dict[str, tuple[tuple[str, Schema], ...]] = {
+    "/events": (
+        ("partner_id", _TEXT),
+        ("payment_id", _TEXT),
+        ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
+        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+    ),
+    "/requests": (
+        ("partner_id", _TEXT),
+        ("payment", _TEXT),
+        ("status", {"type": "string", "pattern": "^[0-9]+$"}),
+        ("since", _STAMP),
+        ("before", {"type": "string", "pattern": "^[0-9]+$"}),
+        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "50"}),
+    ),
 }
 
 
@@ -100,16 +141,10 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": _TEXT} for name in names
     ]
-    if template == "/events":
-        parameters += [
-            {"name": name, "in": "query", "schema": schema}
-            for name, schema in (
-                ("partner_id", _TEXT),
-                ("payment_id", _TEXT),
-                ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
-                ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
-            )
-        ]
+    parameters += [
+        {"name": name, "in": "query", "schema": schema}
+        for name, schema in _QUERIES.get(template, ())
+    ]
     operation: dict[str, Any] = {
         "operationId": spec.operation_id,
         "summary": spec.summary,
@@ -125,6 +160,25 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
         content = {JSON.media_type: {"schema": spec.body}}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def stream_operation() -> dict[str, Any]:
+    """``GET /stream``: the admin API's Server-Sent Events (issue 14)."""
+    stream = {"type": "string", "description": "event: request|status|delivery, data: JSON"}
+    seconds = {"type": "string", "pattern": "^[0-9.]+$", "description": "End after N seconds."}
+    return {
+        "operationId": "streamActivity",
+        "summary": "Live stream of new requests, status changes and webhook deliveries",
+        "tags": ["Admin"],
+        "security": [{"adminBearer": []}],
+        "parameters": [{"name": "max_seconds", "in": "query", "schema": seconds}],
+        "responses": {
+            "200": {"description": "Events", "content": {"text/event-stream": {"schema": stream}}},
+            **errors.error_responses(
+                (*errors.ADMIN, errors.value_problem("max_seconds")), xml=False
+            ),
+        },
+    }
 
 
 def admin_schemas() -> dict[str, Schema]:

@@ -4,18 +4,23 @@ settings, the clock, the admin API mount, the scheduler thread and the push send
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from starlette.routing import BaseRoute, Mount
 
 from xborder.api.admin import PREFIX, AdminServices, admin_app
+from xborder.api.exchange import Trace
+from xborder.api.journal import EntryBuilder
 from xborder.api.routes import Services
 from xborder.clock import Clock, SystemClock
 from xborder.config import Settings
 from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import DEFAULT_DELAYS, Delays, LifecycleRules
 from xborder.errors import ConfigError
+from xborder.services.journal import RequestRecorder, Retention
+from xborder.services.journal_ports import JournalEntry
 from xborder.services.scheduler import SchedulerThread
 from xborder.services.webhook_sender import SenderPolicy, WebhookSender
 from xborder.storage.clock import DatabaseClock
@@ -81,4 +86,24 @@ def sender_for(settings: Settings, services: Services) -> WebhookSender | None:
     policy = SenderPolicy(timeout=settings.webhook_timeout, backoff=settings.webhook_backoff)
     return WebhookSender(
         uow_factory=services.uow_factory, policy=policy, interval=settings.webhook_interval
+    )
+
+
+def recorder_for(
+    settings: Settings,
+    services: Services,
+    listeners: Sequence[Callable[[JournalEntry], None]] = (),
+) -> RequestRecorder[Trace]:
+    """The request journal's ring and writer (issue 14); with ``XBORDER_JOURNAL=off`` it still
+    feeds ``listeners`` (the metrics) but stores nothing."""
+    retention = Retention(
+        enabled=settings.journal,
+        max_rows=settings.journal_max_rows,
+        max_age=timedelta(seconds=settings.journal_max_age),
+    )
+    return RequestRecorder(
+        EntryBuilder(secrets=[settings.admin_token or ""]),
+        uow_factory=services.uow_factory,
+        retention=retention,
+        listeners=listeners,
     )

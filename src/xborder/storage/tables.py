@@ -251,3 +251,35 @@ webhook_deliveries = sa.Table(
     sa.Column("duration_ms", sa.Integer(), nullable=False),
 )
 sa.Index("ix_webhook_deliveries_outbox", webhook_deliveries.c.outbox_id, webhook_deliveries.c.id)
+
+# --- the request journal (issue 14; migration 0008) ------------------------------------------
+
+request_journal = sa.Table(
+    "request_journal",
+    metadata,
+    # One row per XBS request and its answer, written off the request path by the journal's
+    # own short transactions (xborder.services.journal) and pruned by count and age. Secrets
+    # are redacted before a row is built; nothing here is needed to serve a request.
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("request_id", sa.String(20), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(2000), nullable=False),
+    sa.Column("operation", sa.String(20)),
+    sa.Column("partner_id", sa.String(35)),
+    sa.Column("payment_id", sa.String(40)),  # the payment id or the reference the path named
+    sa.Column("consumer_key", sa.String(200)),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("reason_code", sa.String(64)),
+    sa.Column("latency_us", sa.BigInteger(), nullable=False),
+    sa.Column("encrypted", sa.Boolean(), nullable=False),
+    sa.Column("request_headers", sa.Text(), nullable=False),  # JSON, redacted
+    sa.Column("request_body", sa.Text(), nullable=False),  # as sent
+    sa.Column("request_plain", sa.Text()),  # decrypted, when JWE was used
+    sa.Column("response_body", sa.Text(), nullable=False),  # as sent
+    sa.Column("response_plain", sa.Text()),  # before encryption, when it was encrypted
+    sa.Column("explanation", sa.Text()),  # JSON: why authentication was refused
+)
+sa.Index("ix_request_journal_at", request_journal.c.at)
+sa.Index("ix_request_journal_partner", request_journal.c.partner_id, request_journal.c.id)
+sa.Index("ix_request_journal_payment", request_journal.c.payment_id, request_journal.c.id)

@@ -116,7 +116,7 @@ class SqlAlchemyWebhookStore:
     def deliveries(
         self, partner_id: str | None, payment_id: str | None, limit: int
     ) -> list[DeliveryRecord]:
-        query = _DELIVERIES.limit(limit)
+        query = DELIVERIES.limit(limit)
         if partner_id is not None:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:
@@ -124,7 +124,7 @@ class SqlAlchemyWebhookStore:
         return [DeliveryRecord(**row) for row in self._connection().execute(query).mappings()]
 
 
-_DELIVERIES = (
+DELIVERIES = (
     sa.select(
         webhook_deliveries.c.id,
         webhook_deliveries.c.outbox_id,

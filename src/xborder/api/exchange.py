@@ -1,0 +1,68 @@
+"""What the XBS endpoint knows of one answered request, for an observer (issue 14).
+
+The endpoint fills a :class:`Trace` as it goes (references only: nothing is copied or
+encoded for it) and hands it to its observer after the answer is sent. Everything costly
+(decoding, redaction, storage) is the observer's, off the request path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from xborder.api.gate import Admitted
+from xborder.api.routes import Route
+
+
+class Trace:
+    """One request and its answer, as the endpoint saw them."""
+
+    __slots__ = (
+        "admitted",
+        "body",
+        "content",
+        "error",
+        "finished",
+        "headers",
+        "method",
+        "path",
+        "plain",
+        "request_id",
+        "response_headers",
+        "result",
+        "route",
+        "started",
+        "status",
+        "wall",
+    )
+
+    def __init__(self, started: float, wall: float) -> None:
+        self.started = started  # time.perf_counter() when the request arrived
+        self.wall = wall  # time.time() then
+        self.route: Route | None = None
+        self.admitted: Admitted | None = None
+        self.result: Any = None  # the use case's document, or its refusal
+        self.plain: bytes | None = None  # the answer before encryption, when it was encrypted
+        self.error: BaseException | None = None
+        self.finished = started
+        self.method = ""
+        self.path = ""
+        self.request_id = ""
+        self.headers: dict[str, str] = {}
+        self.body = b""
+        self.status = 0
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.content = b""
+
+    def finish(
+        self, method: str, url: str, request_id: str, headers: dict[str, str], body: bytes
+    ) -> None:
+        """Note the request's identity once its answer was sent."""
+        self.finished = time.perf_counter()
+        self.method, self.path, self.request_id = method, url, request_id
+        self.headers, self.body = headers, body
+
+
+Observer = Callable[[Trace], None]
+"""Called on the event loop after each answer; must return at once (see RequestRecorder)."""

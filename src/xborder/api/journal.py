@@ -1,0 +1,128 @@
+"""From a :class:`~xborder.api.exchange.Trace` to a redacted journal entry (issue 14).
+
+Runs on the journal's thread, never on the request path. Secrets are never stored: the
+``oauth_signature`` of an Authorization header, Bearer tokens, cookies, PEM private keys and
+the admin token are replaced by ``[redacted]`` in headers and bodies alike. Bodies are kept
+up to :data:`MAX_BODY_CHARS` characters each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from xborder.api.errors import render_error
+from xborder.api.exchange import Trace
+from xborder.security.errors import AuthenticationFailed, SecurityError
+from xborder.services.journal_ports import JournalEntry
+
+REDACTED = "[redacted]"
+MAX_BODY_CHARS = 65_536
+"""A journal keeps thousands of rows; a body beyond this is cut (and says so)."""
+
+_SIGNATURE = re.compile(r'(oauth_signature\s*=\s*")[^"]*(")', re.IGNORECASE)
+_BEARER = re.compile(r"\b(bearer)\s+[^\s\",]+", re.IGNORECASE)
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.DOTALL
+)
+_HIDDEN_HEADERS = frozenset({"cookie", "proxy-authorization", "x-xborder-admin-token"})
+_PAYMENT_KEYS = frozenset({"get", "cancel", "find"})
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without signatures, bearer tokens, private keys or any of ``secrets``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _SIGNATURE.sub(rf"\g<1>{REDACTED}\g<2>", text)
+    text = _BEARER.sub(rf"\g<1> {REDACTED}", text)
+    return _PRIVATE_KEY.sub(f"-----{REDACTED} PRIVATE KEY-----", text)
+
+
+class EntryBuilder:
+    """Builds journal entries; ``secrets`` (the admin token) are redacted wherever they occur."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = tuple(s for s in secrets if s)
+
+    def __call__(self, trace: Trace) -> JournalEntry:
+        route, admitted = trace.route, trace.admitted
+        error = trace.error or (trace.result if isinstance(trace.result, BaseException) else None)
+        encrypted = admitted is not None and admitted.caller.encrypted
+        parts = urlsplit(trace.path)
+        return JournalEntry(
+            at=datetime.fromtimestamp(trace.wall, UTC),
+            request_id=trace.request_id,
+            method=trace.method[:10],
+            path=(parts.path + (f"?{parts.query}" if parts.query else ""))[:2000],
+            operation=route.name if route else None,
+            partner_id=route.partner_id[:35] if route else None,
+            payment_id=_payment_id(trace),
+            consumer_key=_consumer_key(trace, error),
+            status=trace.status,
+            reason_code=render_error(error).items[0].reason_code if error else None,
+            latency_us=round((trace.finished - trace.started) * 1_000_000),
+            encrypted=encrypted,
+            request_headers=self._text(json.dumps(self._headers(trace.headers), sort_keys=True)),
+            request_body=self._text(_decoded(trace.body)),
+            request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
+            response_body=self._text(_decoded(trace.content)),
+            response_plain=self._text(_decoded(trace.plain)) if trace.plain is not None else None,
+            explanation=_explanation(error),
+        )
+
+    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {
+            name: REDACTED if name in _HIDDEN_HEADERS else redact(value, self._secrets)
+            for name, value in headers.items()
+        }
+
+    def _text(self, text: str) -> str:
+        if len(text) > MAX_BODY_CHARS:
+            text = text[:MAX_BODY_CHARS] + f"\n[... {len(text) - MAX_BODY_CHARS} more characters]"
+        return redact(text, self._secrets)
+
+
+def _decoded(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", errors="replace")
+
+
+def _payment_id(trace: Trace) -> str | None:
+    """The payment the answer names, else the id or reference the request named."""
+    result: Any = trace.result
+    if isinstance(result, dict):
+        payment = result.get("payment")
+        if isinstance(payment, dict) and isinstance(payment.get("id"), str):
+            return str(payment["id"])[:40]
+    route = trace.route
+    if route is not None and route.name in _PAYMENT_KEYS and route.key:
+        return route.key[:40]
+    return None
+
+
+def _consumer_key(trace: Trace, error: BaseException | None) -> str | None:
+    if trace.admitted is not None:
+        return trace.admitted.caller.consumer_key
+    if isinstance(error, SecurityError):  # refused: the key it claimed, if it parses
+        match = re.search(
+            r'oauth_consumer_key="([^"]{1,200})"', trace.headers.get("authorization", "")
+        )
+        return match.group(1) if match else None
+    return None
+
+
+def _explanation(error: BaseException | None) -> str | None:
+    """Why authentication was refused, in words and, for a signature, what the server built."""
+    if not isinstance(error, SecurityError):
+        return None
+    document: dict[str, Any] = {"reason": error.reason, "reasonCode": error.reason_code}
+    if isinstance(error, AuthenticationFailed):
+        if error.base_string is not None:
+            document["signatureBaseString"] = error.base_string
+        if error.expected_body_hash is not None:
+            document["expectedBodyHash"] = error.expected_body_hash
+    return json.dumps(document)
