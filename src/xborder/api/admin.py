@@ -79,7 +79,7 @@ Handler = Callable[[AdminServices, dict[str, str], dict[str, Any], dict[str, str
 def admin_app(services: AdminServices) -> Router:
     """The ASGI app to mount at :data:`PREFIX`."""
     routes = [Route(path, _endpoint(services, h), methods=[m]) for m, path, h in ROUTES]
-    stream = stream_endpoint(services, lambda r: _authorise(r, services.token), _refusal)
+    stream = stream_endpoint(services, lambda r: authorise(r, services.token), refusal)
     routes.append(Route(STREAM, stream, methods=["GET"]))  # issue 14: Server-Sent Events
     return Router(routes=routes)
 
@@ -90,25 +90,27 @@ def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], 
 
     async def serve(request: Request) -> Response:
         try:
-            _authorise(request, services.token)
+            authorise(request, services.token)
             body = _json_body(await request.body())
             query, params = dict(request.query_params), dict(request.path_params)
             document = await run_in_threadpool(handler, services, params, body, query)
             return _json(200, document)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
-            return _refusal(exc)
+            return refusal(exc)
 
     return serve
 
 
-def _refusal(exc: BaseException) -> Response:
+def refusal(exc: BaseException) -> Response:
+    """The admin API's answer to a failure, in the ``Errors`` envelope."""
     rendered, request_id = render_error(exc), new_request_id()
     if rendered.status >= 500:
         log.error("admin API failure (request %s)", request_id, exc_info=exc)
     return _json(rendered.status, envelope(rendered, request_id), rendered)
 
 
-def _authorise(request: Request, token: str | None) -> None:
+def authorise(request: Request, token: str | None) -> None:
+    """Raise :class:`problems.AdminUnauthorized` unless the request carries the admin token."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if not token or scheme.lower() != "bearer":
         raise problems.AdminUnauthorized()

@@ -18,12 +18,14 @@ from starlette.routing import BaseRoute, Route
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
+from xborder.api.metrics import Metrics
 from xborder.api.openapi_http import openapi_routes
 from xborder.api.operations import (
     admin_routes,
     clock_for,
     close_clock,
     lifecycle_rules,
+    metrics_routes,
     recorder_for,
     scheduler_for,
     sender_for,
@@ -81,7 +83,8 @@ def create_app(
     )
     writer = Writer(engine)
     reader = Reader(engine, threads=reader_threads(settings))
-    recorder = recorder_for(settings, services)  # issue 14: off the request path
+    metrics = Metrics(engine, lambda: recorder.dropped)
+    recorder = recorder_for(settings, services, [metrics.observe])  # issue 14: off the hot path
     endpoint = XbsEndpoint(
         services,
         gate or gate_for(settings, services.uow_factory),
@@ -127,6 +130,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
+        *metrics_routes(settings, metrics),  # issue 14
     ]
     others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:
@@ -135,6 +139,7 @@ def create_app(
     app.state.engine = engine
     app.state.services = services
     app.state.recorder = recorder
+    app.state.metrics = metrics
     return app
 
 

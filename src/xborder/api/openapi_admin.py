@@ -181,6 +181,21 @@ def stream_operation() -> dict[str, Any]:
     }
 
 
+def metrics_operation() -> dict[str, Any]:
+    """``GET /metrics``: Prometheus text, behind the admin token (issue 14)."""
+    text = {"type": "string", "description": "Prometheus text exposition format 0.0.4"}
+    return {
+        "operationId": "metrics",
+        "summary": "Request, payment and webhook metrics for Prometheus",
+        "tags": ["Service"],
+        "security": [{"adminBearer": []}],
+        "responses": {
+            "200": {"description": "Metrics", "content": {"text/plain": {"schema": text}}},
+            **errors.error_responses(errors.ADMIN, xml=False),
+        },
+    }
+
+
 def admin_schemas() -> dict[str, Schema]:
     """The Balance API's account and the admin API's event."""
     money = ref("Money")

@@ -8,11 +8,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
-from xborder.api.admin import PREFIX, AdminServices, admin_app
+from xborder.api.admin import PREFIX, AdminServices, admin_app, authorise, refusal
 from xborder.api.exchange import Trace
 from xborder.api.journal import EntryBuilder
+from xborder.api.metrics import Metrics, metrics_endpoint
 from xborder.api.routes import Services
 from xborder.clock import Clock, SystemClock
 from xborder.config import Settings
@@ -107,3 +108,12 @@ def recorder_for(
         retention=retention,
         listeners=listeners,
     )
+
+
+def metrics_routes(settings: Settings, metrics: Metrics) -> list[BaseRoute]:
+    """``GET /metrics`` where the admin API is on, behind its token (issue 14)."""
+    if not settings.admin_enabled:
+        return []
+    token = settings.admin_token
+    endpoint = metrics_endpoint(metrics, lambda request: authorise(request, token), refusal)
+    return [Route("/metrics", endpoint, methods=["GET"])]
