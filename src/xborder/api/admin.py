@@ -20,6 +20,8 @@ GET      /events?partner_id=&payment_id=&after=&limit=          (none)
 GET      /requests?partner_id=&payment=&status=&since=&before=  (none), the request journal
 GET      /requests/{id}                                         (none)
 GET      /stream                                                (none), Server-Sent Events
+GET      /webhooks, /deliveries; PUT /partners/{partner}/webhook; POST /events/{id}/redeliver
+         (D14, D18: :mod:`xborder.api.admin_webhooks`)
 =======  =====================================================  ============================
 
 ``{payment}`` is a payment id or a transaction reference (as D2).
@@ -45,6 +47,7 @@ from xborder.api import problems
 from xborder.api.admin_requests import get_request, list_requests
 from xborder.api.admin_stream import stream_endpoint
 from xborder.api.admin_views import event_view
+from xborder.api.admin_webhooks import list_deliveries, list_targets, redeliver, set_target
 from xborder.api.balance import sheet_view
 from xborder.api.codecs import JSON
 from xborder.api.errors import envelope, render_error
@@ -250,6 +253,10 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/events", _events),
     ("GET", "/requests", list_requests),  # issue 14: the request journal
     ("GET", "/requests/{entry_id}", get_request),
+    ("GET", "/webhooks", list_targets),  # D14, D18: any partner id, bound or not
+    ("PUT", "/partners/{partner_id}/webhook", set_target),
+    ("GET", "/deliveries", list_deliveries),
+    ("POST", "/events/{event_id}/redeliver", redeliver),
 )
 """The admin operations as (method, path under :data:`PREFIX`, handler): the router and the
 OpenAPI description are both built from it."""

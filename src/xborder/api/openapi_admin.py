@@ -46,6 +46,11 @@ def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
 _PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
 _CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
 _STEPS = {"type": "integer", "description": "Lifecycle steps run."}
+_WEBHOOK: Schema = {
+    "type": "object",
+    "required": ["partnerId", "url", "signed"],
+    "properties": {"partnerId": _TEXT, "url": _TEXT, "signed": {"type": "boolean"}},
+}
 _JOURNAL_ENTRY: Schema = {
     "type": "object",
     "required": ["id", "at", "method", "path", "status"],
@@ -114,6 +119,34 @@ OPERATIONS: dict[tuple[str, str], AdminOperation] = {
         _JOURNAL_ENTRY,
         errors.ADMIN,
     ),
+    ("GET", "/webhooks"): AdminOperation(
+        "listWebhooks",
+        "Webhooks per partner id, bound or not (D18)",
+        None,
+        _object(["webhooks"], webhooks={"type": "array", "items": _WEBHOOK}),
+        errors.ADMIN,
+    ),
+    ("PUT", "/partners/{partner_id}/webhook"): AdminOperation(
+        "setWebhook",
+        "Register a partner id's webhook; a sandbox partner needs no binding (D18)",
+        _object(["url"], url={"type": "string", "format": "uri"}, secret=_TEXT),
+        _WEBHOOK,
+        (*errors.ADMIN_BODY, errors.value_problem("url")),
+    ),
+    ("GET", "/deliveries"): AdminOperation(
+        "listDeliveries",
+        "Webhook delivery attempts, oldest first (D14)",
+        None,
+        _object(["deliveries"], deliveries={"type": "array", "items": {"type": "object"}}),
+        errors.ADMIN,
+    ),
+    ("POST", "/events/{event_id}/redeliver"): AdminOperation(
+        "redeliverEvent",
+        "Queue a finished status-change event again, with fresh attempts",
+        None,
+        _object(["eventId", "queued"], eventId={"type": "integer"}, queued={"type": "boolean"}),
+        (*errors.ADMIN, errors.value_problem("event_id")),
+    ),
 }
 
 _QUERIES: dict[str, tuple[tuple[str, Schema], ...]] = {
@@ -123,6 +156,7 @@ _QUERIES: dict[str, tuple[tuple[str, Schema], ...]] = {
         ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
         ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
     ),
+    "/deliveries": (("partner_id", _TEXT), ("payment_id", _TEXT)),
     "/requests": (
         ("partner_id", _TEXT),
         ("payment", _TEXT),

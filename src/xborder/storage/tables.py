@@ -140,8 +140,6 @@ partners = sa.Table(
         "consumer_key", sa.String(200), sa.ForeignKey("projects.consumer_key"), nullable=False
     ),
     sa.Column("created", UtcDateTime(), nullable=False),
-    sa.Column("webhook_url", sa.String(2000)),  # D14, migration 0004
-    sa.Column("webhook_secret", sa.String(200)),  # HMAC key; never logged or printed again
 )
 sa.Index("ix_partners_consumer_key", partners.c.consumer_key)
 
@@ -283,3 +281,14 @@ request_journal = sa.Table(
 sa.Index("ix_request_journal_at", request_journal.c.at)
 sa.Index("ix_request_journal_partner", request_journal.c.partner_id, request_journal.c.id)
 sa.Index("ix_request_journal_payment", request_journal.c.payment_id, request_journal.c.id)
+
+# --- webhooks per partner id (D14, D18; migration 0008, which moved them off ``partners``) ---
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    # Keyed by partner id, not by binding: a sandbox partner needs no project to get pushes (D18)
+    sa.Column("partner_id", sa.String(35), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(200)),  # HMAC key; never logged or printed again
+)

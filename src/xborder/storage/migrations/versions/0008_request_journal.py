@@ -1,7 +1,11 @@
-"""The request journal (issue 14): every XBS request and its answer, redacted, bounded.
+"""The request journal (issue 14) and webhooks kept per partner id (D18).
 
-Self-contained: it touches no table another migration changes, so it can be re-chained
-after any revision that follows 0006.
+``request_journal``: every XBS request and its answer, redacted, bounded.
+``webhooks``: a partner's push target keyed by its partner id, so a sandbox partner without
+a project binding can have one (D18); the targets registered on ``partners`` move here.
+
+Self-contained: it only creates its tables and moves the two webhook columns of
+``partners``, so it can be re-chained after any revision that follows 0006.
 
 Revision ID: 0008
 Revises: 0006
@@ -49,9 +53,38 @@ def upgrade() -> None:
     op.create_index("ix_request_journal_at", "request_journal", ["at"])
     op.create_index("ix_request_journal_partner", "request_journal", ["partner_id", "id"])
     op.create_index("ix_request_journal_payment", "request_journal", ["payment_id", "id"])
+    _webhooks_by_partner_id()
+
+
+def _webhooks_by_partner_id() -> None:
+    op.create_table(
+        "webhooks",
+        sa.Column("partner_id", sa.String(35), primary_key=True),
+        sa.Column("url", sa.String(2000), nullable=False),
+        sa.Column("secret", sa.String(200)),
+    )
+    op.execute(
+        "INSERT INTO webhooks (partner_id, url, secret)"
+        " SELECT partner_id, webhook_url, webhook_secret FROM partners"
+        " WHERE webhook_url IS NOT NULL"
+    )
+    with op.batch_alter_table("partners") as batch:
+        batch.drop_column("webhook_secret")
+        batch.drop_column("webhook_url")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("partners") as batch:
+        batch.add_column(sa.Column("webhook_url", sa.String(2000)))
+        batch.add_column(sa.Column("webhook_secret", sa.String(200)))
+    # only bound partners can keep a target before D18; a sandbox partner's is lost
+    op.execute(
+        "UPDATE partners SET"
+        " webhook_url = (SELECT url FROM webhooks WHERE webhooks.partner_id = partners.partner_id),"
+        " webhook_secret ="
+        " (SELECT secret FROM webhooks WHERE webhooks.partner_id = partners.partner_id)"
+    )
+    op.drop_table("webhooks")
     op.drop_index("ix_request_journal_payment", "request_journal")
     op.drop_index("ix_request_journal_partner", "request_journal")
     op.drop_index("ix_request_journal_at", "request_journal")
