@@ -24,6 +24,7 @@ from xborder.api.operations import (
     admin_routes,
     clock_for,
     close_clock,
+    console_routes,
     lifecycle_rules,
     metrics_routes,
     recorder_for,
@@ -131,6 +132,7 @@ def create_app(
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
         *metrics_routes(settings, metrics),  # issue 14
+        *console_routes(settings, services, engine),  # issue 14: /console
     ]
     others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from starlette.routing import BaseRoute, Mount, Route
 
 from xborder.api.admin import PREFIX, AdminServices, admin_app, authorise, refusal
+from xborder.api.console import console_mount
 from xborder.api.exchange import Trace
 from xborder.api.journal import EntryBuilder
 from xborder.api.metrics import Metrics, metrics_endpoint
@@ -58,14 +59,25 @@ def admin_routes(settings: Settings, services: Services) -> list[BaseRoute]:
         return []
     if not settings.admin_token:
         log.warning("admin API enabled without XBORDER_ADMIN_TOKEN: every call will be refused")
-    admin = AdminServices(
+    return [Mount(PREFIX, app=admin_app(admin_services(settings, services)))]
+
+
+def admin_services(settings: Settings, services: Services) -> AdminServices:
+    """What the admin API and the console run their use cases with."""
+    return AdminServices(
         services.uow_factory,
         services.clock,
         services.rules,
         settings.admin_token,
         clock_controllable=settings.clock == "controllable",
     )
-    return [Mount(PREFIX, app=admin_app(admin))]
+
+
+def console_routes(settings: Settings, services: Services, engine: Engine) -> list[BaseRoute]:
+    """The web console, wherever the admin API is (issue 14, D17)."""
+    if not settings.admin_enabled:
+        return []
+    return [console_mount(admin_services(settings, services), engine)]
 
 
 def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | None:
