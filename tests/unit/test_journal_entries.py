@@ -15,7 +15,8 @@ HEADER = 'OAuth oauth_consumer_key="ck-1",oauth_signature="abc%2Bdef%3D"'
 
 def trace(**fields: object) -> Trace:
     t = Trace(100.0, 1_800_000_000.0)
-    t.finish("POST", "http://h/send/v1/partners/P1/crossborder/payment?x=1", "42", {}, b"{}")
+    scope = {"method": "POST", "path": "/send/v1/partners/P1/crossborder/payment"}
+    t.finish({**scope, "query_string": b"x=1"}, "42", {}, b"{}")
     t.finished = 100.0125
     t.route = Route("create", "P1", "", "paymentrequest")
     t.status, t.content = 200, b'{"ok": true}'

@@ -102,7 +102,7 @@ class XbsEndpoint:
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
         if trace is not None and self.observer is not None:
-            trace.finish(scope["method"], _url(scope, headers), request_id, last_headers, body)
+            trace.finish(scope, request_id, last_headers, body)
             trace.status, trace.response_headers, trace.content = answer
             self.observer(trace)
 

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from starlette.types import Scope
+
 from xborder.api.gate import Admitted
 from xborder.api.routes import Route
 
@@ -28,6 +30,7 @@ class Trace:
         "method",
         "path",
         "plain",
+        "query",
         "request_id",
         "response_headers",
         "result",
@@ -47,7 +50,8 @@ class Trace:
         self.error: BaseException | None = None
         self.finished = started
         self.method = ""
-        self.path = ""
+        self.path = b""  # the raw path, as sent
+        self.query = b""
         self.request_id = ""
         self.headers: dict[str, str] = {}
         self.body = b""
@@ -55,13 +59,17 @@ class Trace:
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.content = b""
 
-    def finish(
-        self, method: str, url: str, request_id: str, headers: dict[str, str], body: bytes
-    ) -> None:
+    def finish(self, scope: Scope, request_id: str, headers: dict[str, str], body: bytes) -> None:
         """Note the request's identity once its answer was sent."""
         self.finished = time.perf_counter()
-        self.method, self.path, self.request_id = method, url, request_id
-        self.headers, self.body = headers, body
+        self.method, self.request_id, self.headers, self.body = (
+            scope["method"],
+            request_id,
+            headers,
+            body,
+        )
+        self.path = scope.get("raw_path") or scope["path"].encode()
+        self.query = scope.get("query_string", b"")
 
 
 Observer = Callable[[Trace], None]

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+
+import orjson
 
 from xborder.api.errors import render_error
 from xborder.api.exchange import Trace
@@ -36,11 +37,24 @@ _PAYMENT_KEYS = frozenset({"get", "cancel", "find"})
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` without signatures, bearer tokens, private keys or any of ``secrets``."""
     for secret in secrets:
-        if secret:
+        if secret and secret in text:
             text = text.replace(secret, REDACTED)
-    text = _SIGNATURE.sub(rf"\g<1>{REDACTED}\g<2>", text)
-    text = _BEARER.sub(rf"\g<1> {REDACTED}", text)
-    return _PRIVATE_KEY.sub(f"-----{REDACTED} PRIVATE KEY-----", text)
+    lowered = text.lower()  # the expressions run only where their marker occurs (cheap test)
+    if "oauth_signature" in lowered:
+        text = _SIGNATURE.sub(_keep_quotes, text)
+    if "bearer" in lowered:
+        text = _BEARER.sub(_keep_scheme, text)
+    if "private key" in lowered:
+        text = _PRIVATE_KEY.sub(f"-----{REDACTED} PRIVATE KEY-----", text)
+    return text
+
+
+def _keep_quotes(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{REDACTED}{match.group(2)}"
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {REDACTED}"
 
 
 class EntryBuilder:
@@ -53,12 +67,11 @@ class EntryBuilder:
         route, admitted = trace.route, trace.admitted
         error = trace.error or (trace.result if isinstance(trace.result, BaseException) else None)
         encrypted = admitted is not None and admitted.caller.encrypted
-        parts = urlsplit(trace.path)
         return JournalEntry(
             at=datetime.fromtimestamp(trace.wall, UTC),
             request_id=trace.request_id,
             method=trace.method[:10],
-            path=(parts.path + (f"?{parts.query}" if parts.query else ""))[:2000],
+            path=_target(trace.path, trace.query)[:2000],
             operation=route.name if route else None,
             partner_id=route.partner_id[:35] if route else None,
             payment_id=_payment_id(trace),
@@ -67,7 +80,7 @@ class EntryBuilder:
             reason_code=render_error(error).items[0].reason_code if error else None,
             latency_us=round((trace.finished - trace.started) * 1_000_000),
             encrypted=encrypted,
-            request_headers=self._text(json.dumps(self._headers(trace.headers), sort_keys=True)),
+            request_headers=self._text(_json(self._headers(trace.headers))),
             request_body=self._text(_decoded(trace.body)),
             request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
             response_body=self._text(_decoded(trace.content)),
@@ -85,6 +98,15 @@ class EntryBuilder:
         if len(text) > MAX_BODY_CHARS:
             text = text[:MAX_BODY_CHARS] + f"\n[... {len(text) - MAX_BODY_CHARS} more characters]"
         return redact(text, self._secrets)
+
+
+def _target(path: bytes, query: bytes) -> str:
+    raw = path.split(b"?", 1)[0] + (b"?" + query if query else b"")
+    return raw.decode("latin-1")
+
+
+def _json(document: dict[str, str]) -> str:
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _decoded(raw: bytes | None) -> str:

@@ -56,12 +56,17 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StoreCollector(engine, dropped))
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, entry: JournalEntry) -> None:
         """A journal listener: count one answered request."""
-        operation = entry.operation or "unrouted"
-        self.requests.labels(operation, str(entry.status)).inc()
-        self.latency.labels(operation).observe(entry.latency_us / 1_000_000)
+        key = (entry.operation or "unrouted", entry.status)
+        series = self._series.get(key)
+        if series is None:  # label lookups are slow; a handful of series is all there is
+            series = (self.requests.labels(key[0], str(key[1])), self.latency.labels(key[0]))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(entry.latency_us / 1_000_000)
 
     def render(self) -> bytes:
         """The text exposition (runs the database counts: call off the event loop)."""

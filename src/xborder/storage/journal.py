@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -18,6 +18,20 @@ _FIELDS = [f.name for f in dataclasses.fields(JournalEntry) if f.name != "id"]
 _COLUMNS = [request_journal.c[name] for name in ("id", *_FIELDS)]
 
 
+_INSERT = f"INSERT INTO request_journal ({', '.join(_FIELDS)}) VALUES "  # noqa: S608 - our column names
+_INSERT_SQLITE = _INSERT + f"({', '.join('?' for _ in _FIELDS)})"
+_INSERT_PG = _INSERT + f"({', '.join('%s' for _ in _FIELDS)})"
+
+
+def _value(value: object, sqlite: bool) -> object:
+    """As :class:`~xborder.storage.tables.UtcDateTime` stores it: naive UTC text on SQLite
+    (SQLAlchemy's own format, so Core reads it back), aware on PostgreSQL."""
+    if isinstance(value, datetime):
+        utc = value.astimezone(UTC)
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else utc
+    return value
+
+
 class SqlAlchemyRequestJournal:
     """Implements :class:`xborder.services.journal_ports.RequestJournal`."""
 
@@ -25,9 +39,14 @@ class SqlAlchemyRequestJournal:
         self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def add(self, entries: list[JournalEntry]) -> None:
-        rows = [{name: getattr(entry, name) for name in _FIELDS} for entry in entries]
-        if rows:
-            self._connection().execute(request_journal.insert(), rows)
+        # Straight to the driver's executemany: a third of Core's cost per row, and the
+        # journal writes a row for every request the server answers.
+        if not entries:
+            return
+        connection = self._connection()
+        sqlite = connection.dialect.name == "sqlite"
+        rows = [tuple(_value(getattr(e, name), sqlite) for name in _FIELDS) for e in entries]
+        connection.exec_driver_sql(_INSERT_SQLITE if sqlite else _INSERT_PG, rows)
 
     def prune(self, max_rows: int, older_than: datetime) -> int:
         connection = self._connection()
