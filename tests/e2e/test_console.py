@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tests.lifecycle_support import bind
+from tests.lifecycle_support import bind, request
 from tests.payloads import PARTNER, path, payment_request
 from xborder.api.app import create_app
 from xborder.api.console.session import ConsoleKeys
 from xborder.config import Settings
+from xborder.services import accounts
+from xborder.services.payments import create_payment
 
 TOKEN = "console-admin-token"
 
@@ -132,3 +134,22 @@ def test_console_is_off_with_the_admin_api(settings: Settings, engine: Engine) -
     configured = settings.replace(admin_token=TOKEN, deployment="production")
     with TestClient(create_app(configured, engine=engine)) as client:
         assert client.get("/console/login").status_code == 404
+
+
+def test_operator_forms_move_a_funded_payment(console: TestClient, engine: Engine) -> None:
+    bind(engine, "MTF_OPS", "mtf")
+    services = console.app.state.services  # type: ignore[attr-defined]
+    uses = {"uow_factory": services.uow_factory, "clock": services.clock, "rules": services.rules}
+    accounts.fund_account("MTF_OPS", "USD", "500.00", **uses)
+    payment = create_payment("MTF_OPS", request("OPS-1"), **uses)
+    base = f"/console/payments/MTF_OPS/{payment.id}"
+    token = csrf(console.get(base).text)
+    advanced = console.post(f"{base}/advance", data={"csrf": token})
+    assert "advance: done" in advanced.text and "EligibleForSettlement" in advanced.text
+    assert "RESERVE" in advanced.text  # the ledger entry of the funded payment
+    missing = console.post(f"{base}/reject", data={"csrf": token, "code": ""})
+    assert "Refused (400" in missing.text
+    rejected = console.post(f"{base}/reject", data={"csrf": token, "code": "130101"})
+    assert "reject: done" in rejected.text and 'id="status">REJECTED<' in rejected.text
+    unknown = console.post(f"{base}/explode", data={"csrf": token})
+    assert "Refused (400" in unknown.text
