@@ -29,8 +29,8 @@ T = TypeVar("T")
 RING_SIZE = 10_000
 """Records waiting for the writer; beyond it the oldest are dropped (and counted)."""
 
-BATCH = 500
-"""Records inserted per transaction."""
+BATCH = 200
+"""Records inserted per transaction: on SQLite the request writer waits for it, so short."""
 
 MAX_PAGE = 200
 
