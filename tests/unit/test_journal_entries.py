@@ -56,6 +56,16 @@ def test_a_signature_refusal_is_explained_in_words_and_base_string() -> None:
     assert entry.latency_us == 12500 and entry.operation == "create" and entry.partner_id == "P1"
 
 
+def test_only_the_head_of_a_large_body_waits_in_the_ring() -> None:
+    t = trace()
+    t.admitted = Admitted(Caller("ck", encrypted=True), b"p" * (MAX_BODY_CHARS * 4), None)
+    t.finish({"method": "POST", "path": "/x"}, "1", {}, b"b" * (MAX_BODY_CHARS * 4))
+    assert len(t.body) == MAX_BODY_CHARS and t.body_size == MAX_BODY_CHARS * 4
+    assert t.admitted is not None and len(t.admitted.body) == MAX_BODY_CHARS
+    entry = EntryBuilder()(t)
+    assert entry.request_body.endswith(f"[... {MAX_BODY_CHARS * 3} more]")
+
+
 def test_encrypted_exchanges_keep_both_bodies_and_long_bodies_are_cut() -> None:
     admitted = Admitted(Caller("ck-2", encrypted=True), b'{"plain": 1}', "application/json")
     entry = EntryBuilder()(
@@ -70,5 +80,5 @@ def test_encrypted_exchanges_keep_both_bodies_and_long_bodies_are_cut() -> None:
     assert entry.encrypted and entry.request_plain == '{"plain": 1}'
     assert entry.request_body.startswith('{"encrypted_payload"')
     assert entry.response_plain == '{"payment": {"id": "rem_1"}}' and entry.payment_id == "rem_1"
-    assert entry.response_body.endswith("[... 5 more characters]")
+    assert entry.response_body.endswith("[... 5 more]")
     assert entry.explanation is None and entry.reason_code is None

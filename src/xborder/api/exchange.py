@@ -7,6 +7,7 @@ encoded for it) and hands it to its observer after the answer is sent. Everythin
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,9 @@ from starlette.types import Scope
 from xborder.api.gate import Admitted
 from xborder.api.routes import Route
 
+KEPT_BYTES = 16 * 1024
+"""How much of a request body a trace keeps (the journal stores no more of it)."""
+
 
 class Trace:
     """One request and its answer, as the endpoint saw them."""
@@ -23,6 +27,7 @@ class Trace:
     __slots__ = (
         "admitted",
         "body",
+        "body_size",
         "content",
         "error",
         "finished",
@@ -55,6 +60,7 @@ class Trace:
         self.request_id = ""
         self.headers: dict[str, str] = {}
         self.body = b""
+        self.body_size = 0
         self.status = 0
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.content = b""
@@ -62,12 +68,14 @@ class Trace:
     def finish(self, scope: Scope, request_id: str, headers: dict[str, str], body: bytes) -> None:
         """Note the request's identity once its answer was sent."""
         self.finished = time.perf_counter()
-        self.method, self.request_id, self.headers, self.body = (
-            scope["method"],
-            request_id,
-            headers,
-            body,
-        )
+        self.method, self.request_id, self.headers = scope["method"], request_id, headers
+        # Only a bounded head of a body waits in the ring (a body may be 1 MiB, D9): the
+        # journal keeps no more of it anyway, and a burst of large requests stays small.
+        self.body_size = len(body)
+        self.body = body if len(body) <= KEPT_BYTES else body[:KEPT_BYTES]
+        admitted = self.admitted
+        if admitted is not None and len(admitted.body) > KEPT_BYTES:
+            self.admitted = dataclasses.replace(admitted, body=admitted.body[:KEPT_BYTES])
         self.path = scope.get("raw_path") or scope["path"].encode()
         self.query = scope.get("query_string", b"")
 

@@ -17,13 +17,14 @@ from typing import Any
 import orjson
 
 from xborder.api.errors import render_error
-from xborder.api.exchange import Trace
+from xborder.api.exchange import KEPT_BYTES, Trace
 from xborder.security.errors import AuthenticationFailed, SecurityError
 from xborder.services.journal_ports import JournalEntry
 
 REDACTED = "[redacted]"
-MAX_BODY_CHARS = 65_536
-"""A journal keeps thousands of rows; a body beyond this is cut (and says so)."""
+MAX_BODY_CHARS = KEPT_BYTES
+"""A journal keeps thousands of rows: a body beyond this is cut (and says so). 16 KiB holds
+any payment request or answer whole, and keeps 5000 rows within a few hundred MB."""
 
 _SIGNATURE = re.compile(r'(oauth_signature\s*=\s*")[^"]*(")', re.IGNORECASE)
 _BEARER = re.compile(r"\b(bearer)\s+[^\s\",]+", re.IGNORECASE)
@@ -81,7 +82,7 @@ class EntryBuilder:
             latency_us=round((trace.finished - trace.started) * 1_000_000),
             encrypted=encrypted,
             request_headers=self._text(_json(self._headers(trace.headers))),
-            request_body=self._text(_decoded(trace.body)),
+            request_body=self._text(_decoded(trace.body), trace.body_size),
             request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
             response_body=self._text(_decoded(trace.content)),
             response_plain=self._text(_decoded(trace.plain)) if trace.plain is not None else None,
@@ -94,9 +95,13 @@ class EntryBuilder:
             for name, value in headers.items()
         }
 
-    def _text(self, text: str) -> str:
-        if len(text) > MAX_BODY_CHARS:
-            text = text[:MAX_BODY_CHARS] + f"\n[... {len(text) - MAX_BODY_CHARS} more characters]"
+    def _text(self, text: str, size: int | None = None) -> str:
+        """``text`` redacted and cut to :data:`MAX_BODY_CHARS`; ``size`` is the original's
+        length in bytes when the trace kept only its head."""
+        cut = len(text) > MAX_BODY_CHARS or (size is not None and size > MAX_BODY_CHARS)
+        if cut:
+            more = (size or len(text)) - MAX_BODY_CHARS
+            text = text[:MAX_BODY_CHARS] + f"\n[... {more} more]"
         return redact(text, self._secrets)
 
 
