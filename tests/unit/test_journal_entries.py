@@ -25,6 +25,12 @@ def trace(**fields: object) -> Trace:
     return t
 
 
+def failed(exc: BaseException, **fields: object) -> Trace:
+    t = trace(**fields)
+    t.fail(exc)
+    return t
+
+
 def test_redact_hides_signatures_bearer_tokens_keys_and_named_secrets() -> None:
     text = (
         f"{HEADER} Bearer abc.def-ghi admin-tok "
@@ -41,7 +47,7 @@ def test_a_signature_refusal_is_explained_in_words_and_base_string() -> None:
         "signature does not verify", base_string="POST&http%3A%2F%2Fh&a", expected_body_hash="h="
     )
     entry = EntryBuilder()(
-        trace(error=refusal, status=403, headers={"authorization": HEADER, "cookie": "s=1"})
+        failed(refusal, status=403, headers={"authorization": HEADER, "cookie": "s=1"})
     )
     assert entry.reason_code == "AUTHENTICATION_FAILED" and entry.consumer_key == "ck-1"
     assert json.loads(entry.explanation or "") == {

@@ -94,7 +94,7 @@ class XbsEndpoint:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
             answer = _error_answer(exc, codec, request_id)
             if trace is not None:
-                trace.error = exc
+                trace.fail(exc)
         status, response_headers, content = answer
         if self.headers:
             response_headers += self.headers
@@ -124,7 +124,11 @@ class XbsEndpoint:
                 continue  # decide again on the registry as it is now
             self.gate.settle(admitted)
             if trace is not None:
-                trace.admitted, trace.result = admitted, result
+                trace.admitted = admitted
+                if isinstance(result, BaseException):
+                    trace.fail(result)
+                else:
+                    trace.ok(result)
             if isinstance(result, BaseException):
                 return _error_answer(result, codec, request_id)
             plain = codec.encode(result)

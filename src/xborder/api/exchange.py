@@ -14,8 +14,10 @@ from typing import Any
 
 from starlette.types import Scope
 
+from xborder.api.errors import render_error
 from xborder.api.gate import Admitted
 from xborder.api.routes import Route
+from xborder.security.errors import AuthenticationFailed, SecurityError
 
 KEPT_BYTES = 16 * 1024
 """How much of a request body a trace keeps (the journal stores no more of it)."""
@@ -29,13 +31,14 @@ class Trace:
         "body",
         "body_size",
         "content",
-        "error",
+        "explanation",
         "finished",
         "headers",
         "method",
         "path",
         "plain",
         "query",
+        "reason_code",
         "request_id",
         "response_headers",
         "result",
@@ -50,9 +53,10 @@ class Trace:
         self.wall = wall  # time.time() then
         self.route: Route | None = None
         self.admitted: Admitted | None = None
-        self.result: Any = None  # the use case's document, or its refusal
+        self.result: Any = None  # the use case's document
+        self.reason_code: str | None = None  # of a refusal
+        self.explanation: dict[str, str] | None = None  # of a refused authentication
         self.plain: bytes | None = None  # the answer before encryption, when it was encrypted
-        self.error: BaseException | None = None
         self.finished = started
         self.method = ""
         self.path = b""  # the raw path, as sent
@@ -64,6 +68,17 @@ class Trace:
         self.status = 0
         self.response_headers: list[tuple[bytes, bytes]] = []
         self.content = b""
+
+    def ok(self, result: Any) -> None:
+        """The use case answered ``result``."""
+        self.result = result
+
+    def fail(self, exc: BaseException) -> None:
+        """The request was refused with ``exc``: only its words are kept, never the exception,
+        whose traceback would hold the request's frames (and its whole body) alive."""
+        self.reason_code = render_error(exc).items[0].reason_code
+        if isinstance(exc, SecurityError):
+            self.explanation = explain(exc)
 
     def finish(self, scope: Scope, request_id: str, headers: dict[str, str], body: bytes) -> None:
         """Note the request's identity once its answer was sent."""
@@ -78,6 +93,17 @@ class Trace:
             self.admitted = dataclasses.replace(admitted, body=admitted.body[:KEPT_BYTES])
         self.path = scope.get("raw_path") or scope["path"].encode()
         self.query = scope.get("query_string", b"")
+
+
+def explain(exc: SecurityError) -> dict[str, str]:
+    """Why authentication was refused, in words and, for a signature, what the server built."""
+    document = {"reason": exc.reason, "reasonCode": exc.reason_code}
+    if isinstance(exc, AuthenticationFailed):
+        if exc.base_string is not None:
+            document["signatureBaseString"] = exc.base_string
+        if exc.expected_body_hash is not None:
+            document["expectedBodyHash"] = exc.expected_body_hash
+    return document
 
 
 Observer = Callable[[Trace], None]

@@ -16,9 +16,7 @@ from typing import Any
 
 import orjson
 
-from xborder.api.errors import render_error
 from xborder.api.exchange import KEPT_BYTES, Trace
-from xborder.security.errors import AuthenticationFailed, SecurityError
 from xborder.services.journal_ports import JournalEntry
 
 REDACTED = "[redacted]"
@@ -31,6 +29,7 @@ _BEARER = re.compile(r"\b(bearer)\s+[^\s\",]+", re.IGNORECASE)
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.DOTALL
 )
+_CONSUMER_KEY = re.compile(r'oauth_consumer_key="([^"]{1,200})"')
 _HIDDEN_HEADERS = frozenset({"cookie", "proxy-authorization", "x-xborder-admin-token"})
 _PAYMENT_KEYS = frozenset({"get", "cancel", "find"})
 
@@ -66,7 +65,6 @@ class EntryBuilder:
 
     def __call__(self, trace: Trace) -> JournalEntry:
         route, admitted = trace.route, trace.admitted
-        error = trace.error or (trace.result if isinstance(trace.result, BaseException) else None)
         encrypted = admitted is not None and admitted.caller.encrypted
         return JournalEntry(
             at=datetime.fromtimestamp(trace.wall, UTC),
@@ -76,9 +74,9 @@ class EntryBuilder:
             operation=route.name if route else None,
             partner_id=route.partner_id[:35] if route else None,
             payment_id=_payment_id(trace),
-            consumer_key=_consumer_key(trace, error),
+            consumer_key=_consumer_key(trace),
             status=trace.status,
-            reason_code=render_error(error).items[0].reason_code if error else None,
+            reason_code=trace.reason_code,
             latency_us=round((trace.finished - trace.started) * 1_000_000),
             encrypted=encrypted,
             request_headers=self._text(_json(self._headers(trace.headers))),
@@ -86,7 +84,7 @@ class EntryBuilder:
             request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
             response_body=self._text(_decoded(trace.content)),
             response_plain=self._text(_decoded(trace.plain)) if trace.plain is not None else None,
-            explanation=_explanation(error),
+            explanation=json.dumps(trace.explanation) if trace.explanation else None,
         )
 
     def _headers(self, headers: dict[str, str]) -> dict[str, str]:
@@ -131,25 +129,10 @@ def _payment_id(trace: Trace) -> str | None:
     return None
 
 
-def _consumer_key(trace: Trace, error: BaseException | None) -> str | None:
+def _consumer_key(trace: Trace) -> str | None:
     if trace.admitted is not None:
         return trace.admitted.caller.consumer_key
-    if isinstance(error, SecurityError):  # refused: the key it claimed, if it parses
-        match = re.search(
-            r'oauth_consumer_key="([^"]{1,200})"', trace.headers.get("authorization", "")
-        )
-        return match.group(1) if match else None
+    if trace.explanation is not None:  # refused: the key it claimed, if it parses
+        claimed = _CONSUMER_KEY.search(trace.headers.get("authorization", ""))
+        return claimed.group(1) if claimed else None
     return None
-
-
-def _explanation(error: BaseException | None) -> str | None:
-    """Why authentication was refused, in words and, for a signature, what the server built."""
-    if not isinstance(error, SecurityError):
-        return None
-    document: dict[str, Any] = {"reason": error.reason, "reasonCode": error.reason_code}
-    if isinstance(error, AuthenticationFailed):
-        if error.base_string is not None:
-            document["signatureBaseString"] = error.base_string
-        if error.expected_body_hash is not None:
-            document["expectedBodyHash"] = error.expected_body_hash
-    return json.dumps(document)
