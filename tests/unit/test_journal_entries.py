@@ -14,7 +14,7 @@ HEADER = 'OAuth oauth_consumer_key="ck-1",oauth_signature="abc%2Bdef%3D"'
 
 
 def trace(**fields: object) -> Trace:
-    t = Trace(100.0, 1_800_000_000.0)
+    t = Trace(100.0)
     scope = {"method": "POST", "path": "/send/v1/partners/P1/crossborder/payment"}
     t.finish({**scope, "query_string": b"x=1"}, "42", {}, b"{}")
     t.finished = 100.0125
@@ -79,7 +79,7 @@ def test_encrypted_exchanges_keep_both_bodies_and_long_bodies_are_cut() -> None:
             admitted=admitted,
             body=b'{"encrypted_payload": {"data": "eyJ"}}',
             plain=b'{"payment": {"id": "rem_1"}}',
-            result={"payment": {"id": "rem_1"}},
+            answered_id="rem_1",
             content=b"x" * (MAX_BODY_CHARS + 5),
         )
     )

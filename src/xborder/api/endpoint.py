@@ -75,7 +75,7 @@ class XbsEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
-        trace = Trace(time.perf_counter(), time.time()) if self.observer else None
+        trace = Trace(time.perf_counter()) if self.observer else None
         headers, last_headers = _request_headers(scope)
         body = b""
         codec: Codec = JSON

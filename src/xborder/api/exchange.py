@@ -28,6 +28,7 @@ class Trace:
 
     __slots__ = (
         "admitted",
+        "answered_id",
         "body",
         "body_size",
         "content",
@@ -41,19 +42,16 @@ class Trace:
         "reason_code",
         "request_id",
         "response_headers",
-        "result",
         "route",
         "started",
         "status",
-        "wall",
     )
 
-    def __init__(self, started: float, wall: float) -> None:
+    def __init__(self, started: float) -> None:
         self.started = started  # time.perf_counter() when the request arrived
-        self.wall = wall  # time.time() then
         self.route: Route | None = None
         self.admitted: Admitted | None = None
-        self.result: Any = None  # the use case's document
+        self.answered_id: str | None = None  # the payment id an answer carried
         self.reason_code: str | None = None  # of a refusal
         self.explanation: dict[str, str] | None = None  # of a refused authentication
         self.plain: bytes | None = None  # the answer before encryption, when it was encrypted
@@ -70,8 +68,11 @@ class Trace:
         self.content = b""
 
     def ok(self, result: Any) -> None:
-        """The use case answered ``result``."""
-        self.result = result
+        """The use case answered ``result``: only the payment id it names is kept."""
+        payment = result.get("payment") if isinstance(result, dict) else None
+        if isinstance(payment, dict):
+            answered = payment.get("id")
+            self.answered_id = answered if isinstance(answered, str) else None
 
     def fail(self, exc: BaseException) -> None:
         """The request was refused with ``exc``: only its words are kept, never the exception,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
@@ -67,7 +67,7 @@ class EntryBuilder:
         route, admitted = trace.route, trace.admitted
         encrypted = admitted is not None and admitted.caller.encrypted
         return JournalEntry(
-            at=datetime.fromtimestamp(trace.wall, UTC),
+            at=datetime.fromtimestamp(time.time() - (time.perf_counter() - trace.started), UTC),
             request_id=trace.request_id,
             method=trace.method[:10],
             path=_target(trace.path, trace.query)[:2000],
@@ -118,11 +118,8 @@ def _decoded(raw: bytes | None) -> str:
 
 def _payment_id(trace: Trace) -> str | None:
     """The payment the answer names, else the id or reference the request named."""
-    result: Any = trace.result
-    if isinstance(result, dict):
-        payment = result.get("payment")
-        if isinstance(payment, dict) and isinstance(payment.get("id"), str):
-            return str(payment["id"])[:40]
+    if trace.answered_id is not None:
+        return trace.answered_id[:40]
     route = trace.route
     if route is not None and route.name in _PAYMENT_KEYS and route.key:
         return route.key[:40]
