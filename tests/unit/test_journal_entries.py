@@ -88,3 +88,17 @@ def test_encrypted_exchanges_keep_both_bodies_and_long_bodies_are_cut() -> None:
     assert entry.response_plain == '{"payment": {"id": "rem_1"}}' and entry.payment_id == "rem_1"
     assert entry.response_body.endswith("[... 5 more]")
     assert entry.explanation is None and entry.reason_code is None
+
+
+def test_a_cut_never_leaves_part_of_a_secret() -> None:
+    key = "-----BEGIN PRIVATE KEY-----\n" + "K" * (MAX_BODY_CHARS * 2)
+    body = ("x" * (MAX_BODY_CHARS - 10) + "admin-secret-token").encode()
+    builder = EntryBuilder(secrets=["admin-secret-token"])
+    cut_key = builder(trace(content=key.encode()))
+    assert "KKKK" not in cut_key.response_body
+    t = trace()
+    t.finish({"method": "POST", "path": "/x"}, "1", {}, body)
+    entry = builder(t)
+    assert "admin-sec" not in entry.request_body and entry.request_body.endswith(" more]")
+    half_header = redact('OAuth oauth_signature="abcdef')
+    assert "abcdef" not in half_header

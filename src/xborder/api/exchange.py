@@ -1,7 +1,7 @@
 """What the XBS endpoint knows of one answered request, for an observer (issue 14).
 
-The endpoint fills a :class:`Trace` as it goes (references only: nothing is copied or
-encoded for it) and hands it to its observer after the answer is sent. Everything costly
+The endpoint fills a :class:`Trace` as it goes (references, and only the head of a large
+body) and hands it to its observer after the answer is sent. Everything costly
 (decoding, redaction, storage) is the observer's, off the request path.
 """
 

@@ -24,10 +24,12 @@ MAX_BODY_CHARS = KEPT_BYTES
 """A journal keeps thousands of rows: a body beyond this is cut (and says so). 16 KiB holds
 any payment request or answer whole, and keeps 5000 rows within a few hundred MB."""
 
-_SIGNATURE = re.compile(r'(oauth_signature\s*=\s*")[^"]*(")', re.IGNORECASE)
+_SIGNATURE = re.compile(r'(oauth_signature\s*=\s*")[^"]*("?)', re.IGNORECASE)
 _BEARER = re.compile(r"\b(bearer)\s+[^\s\",]+", re.IGNORECASE)
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END [A-Z0-9 ]*PRIVATE KEY-----", re.DOTALL
+    # a body cut at MAX_BODY_CHARS may end inside a key: up to the end of the text, then
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
 )
 _CONSUMER_KEY = re.compile(r'oauth_consumer_key="([^"]{1,200})"')
 _HIDDEN_HEADERS = frozenset({"cookie", "proxy-authorization", "x-xborder-admin-token"})
@@ -94,13 +96,23 @@ class EntryBuilder:
         }
 
     def _text(self, text: str, size: int | None = None) -> str:
-        """``text`` redacted and cut to :data:`MAX_BODY_CHARS`; ``size`` is the original's
+        """``text`` redacted, then cut to :data:`MAX_BODY_CHARS`; ``size`` is the original's
         length in bytes when the trace kept only its head."""
-        cut = len(text) > MAX_BODY_CHARS or (size is not None and size > MAX_BODY_CHARS)
-        if cut:
+        text = redact(text, self._secrets)
+        if len(text) > MAX_BODY_CHARS or (size is not None and size > MAX_BODY_CHARS):
             more = (size or len(text)) - MAX_BODY_CHARS
-            text = text[:MAX_BODY_CHARS] + f"\n[... {more} more]"
-        return redact(text, self._secrets)
+            text = _without_secret_head(text[:MAX_BODY_CHARS], self._secrets)
+            text += f"\n[... {more} more]"
+        return text
+
+
+def _without_secret_head(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without a trailing start of one of ``secrets`` (a cut may split one)."""
+    for secret in secrets:
+        for length in range(min(len(secret) - 1, len(text)), 3, -1):
+            if text.endswith(secret[:length]):
+                return text[:-length] + REDACTED
+    return text
 
 
 def _target(path: bytes, query: bytes) -> str:
