@@ -53,6 +53,10 @@ def test_requests_payments_and_outbox_are_counted(client: TestClient) -> None:
     assert seen[("xborder_outbox_backlog", ())] >= 1
     assert seen[("xborder_webhook_events", (("outcome", "WAITING"),))] >= 1
     assert seen[("xborder_journal_dropped", ())] == 0
+    # three writes went through the request writer (two creates, a cancel; the get is a read)
+    assert seen[("xborder_writer_units_total", ())] == 3
+    assert 1 <= seen[("xborder_writer_groups_total", ())] <= 3
+    assert seen[("xborder_writer_group_seconds_total", ())] > 0
 
 
 def test_metrics_need_the_admin_token(client: TestClient) -> None:

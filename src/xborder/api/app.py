@@ -84,7 +84,7 @@ def create_app(
     )
     writer = Writer(engine)
     reader = Reader(engine, threads=reader_threads(settings))
-    metrics = Metrics(engine, lambda: recorder.dropped)
+    metrics = Metrics(engine, lambda: recorder.dropped, writer.stats)
     recorder = recorder_for(settings, services, [metrics.observe])  # issue 14: off the hot path
     endpoint = XbsEndpoint(
         services,

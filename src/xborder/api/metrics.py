@@ -14,7 +14,11 @@ Two kinds of series:
   With several workers, each scrape sees the process that answered it;
 - read from the database at scrape time, so the same from every process:
   ``xborder_payments{status}``, ``xborder_outbox_backlog`` (events not yet delivered, given
-  up or skipped) and ``xborder_webhook_events{outcome}`` (DELIVERED, FAILED, SKIPPED, WAITING).
+  up or skipped) and ``xborder_webhook_events{outcome}`` (DELIVERED, FAILED, SKIPPED, WAITING);
+- the request writer of this process (group commit): ``xborder_writer_groups_total``,
+  ``xborder_writer_units_total`` and ``xborder_writer_group_seconds_total``, so that
+  ``rate(units)/rate(groups)`` is the mean group size and ``rate(seconds)/rate(groups)`` the
+  mean time from a group's start to its commit.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +37,7 @@ from starlette.responses import Response
 
 from xborder.services.journal_ports import JournalEntry
 from xborder.storage.stats import store_counts
+from xborder.storage.writer import GroupStats
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -40,7 +45,12 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10
 class Metrics:
     """One app's metrics, in a registry of its own (several apps may share a process)."""
 
-    def __init__(self, engine: Engine, dropped: Callable[[], int] = lambda: 0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        dropped: Callable[[], int] = lambda: 0,
+        writer: GroupStats | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()  # collect() runs at scrape only
         self.requests = Counter(
             "xborder_requests",
@@ -56,6 +66,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_StoreCollector(engine, dropped))
+        if writer is not None:
+            self.registry.register(_WriterCollector(writer))
         self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, entry: JournalEntry) -> None:
@@ -96,6 +108,27 @@ class _StoreCollector(Collector):
             "xborder_journal_dropped", "Journal records dropped (ring full)", self._dropped()
         )
         yield dropped
+
+
+class _WriterCollector(Collector):
+    def __init__(self, stats: GroupStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats
+        yield CounterMetricFamily(
+            "xborder_writer_groups", "Write groups committed by this process", stats.groups
+        )
+        yield CounterMetricFamily(
+            "xborder_writer_units",
+            "Units of work in those groups (size = units/groups)",
+            stats.units,
+        )
+        yield CounterMetricFamily(
+            "xborder_writer_group_seconds",
+            "Seconds from a group's start to its commit, summed",
+            stats.seconds,
+        )
 
 
 def metrics_endpoint(
