@@ -78,6 +78,7 @@ def _headers(nonce: str) -> dict[str, str]:
     return {
         "content-security-policy": (
             f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline';"
+            " img-src 'self' data:;"
             " frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
         ),
         "x-frame-options": "DENY",
