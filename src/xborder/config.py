@@ -56,6 +56,10 @@ class Settings:
     webhook_timeout: float = 10.0  # seconds per delivery attempt
     webhook_backoff: float = 1.0  # seconds before the first retry; doubles at each retry
     lifecycle_delays: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # issue 14: the request journal (written off the request path), kept by count and age
+    journal: bool = True
+    journal_max_rows: int = 5000
+    journal_max_age: int = 86_400  # seconds; XBORDER_JOURNAL_MAX_AGE accepts 90s, 30m, 24h, 7d
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -152,6 +156,19 @@ def _delays(raw: str) -> dict[str, tuple[int, int]]:
     return delays
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def _duration(raw: str) -> int:
+    """Seconds, written as a number or with a unit: ``3600``, ``90s``, ``30m``, ``24h``, ``7d``."""
+    text = raw.strip().lower()
+    unit = _UNITS.get(text[-1:], 0)
+    value = int(text[:-1] if unit else text) * (unit or 1)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -187,6 +204,9 @@ _VARIABLES: dict[str, Any] = {
     "webhook_timeout": _interval,
     "webhook_backoff": _interval,
     "lifecycle_delays": _delays,
+    "journal": _bool,
+    "journal_max_rows": _positive,
+    "journal_max_age": _duration,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -276,6 +277,18 @@ def test_cli_funds_advances_and_moves_the_clock(admin: TestClient) -> None:
     assert settled.exit_code == 0 and '"SUCCESS"' in settled.output
     clock = run_cli(admin, "clock", "advance", "2h30m")
     assert clock.exit_code == 0 and '"steps"' in clock.output
+
+
+def test_cli_falls_back_to_the_development_token_file(
+    admin: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: a development ``serve`` keeps its admin token in DATA/admin-token."""
+    bridge = Injected(transport=_Bridge(admin))
+    monkeypatch.setenv("XBORDER_DATA_DIR", str(tmp_path))
+    assert CliRunner().invoke(main, ["clock", "show"], obj=bridge).exit_code == 7
+    (tmp_path / "admin-token").write_text(TOKEN + "\n")
+    shown = CliRunner().invoke(main, ["clock", "show"], obj=bridge)
+    assert shown.exit_code == 0 and '"controllable"' in shown.output
 
 
 def test_cli_reports_a_refused_token(admin: TestClient) -> None:

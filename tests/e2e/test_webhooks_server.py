@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from tests.e2e.server import start_server
 from tests.lifecycle_support import bind, request
+from tests.payloads import payment_request
 from tests.webhook_receiver import receiving
 from xborder.cli import main
 from xborder.clock import SystemClock
@@ -112,7 +113,7 @@ def test_events_committed_before_a_sigkill_arrive_once_after_restart(
     assert listing.count("DELIVERED") == 4 and "http=200" in listing
 
 
-def test_set_webhook_generates_a_secret_once_and_refuses_sandbox_partners(
+def test_set_webhook_generates_a_secret_once_and_takes_sandbox_partners(
     database: tuple[str, Engine],
 ) -> None:
     url, _engine = database
@@ -130,20 +131,34 @@ def test_set_webhook_generates_a_secret_once_and_refuses_sandbox_partners(
     secret = output.split("secret (shown once): ")[1].strip()
     assert len(secret) == 64
     assert secret not in cli("webhooks", "deliveries", "--database-url", url)
+    # D18: a sandbox partner id without any binding registers like a bound one
+    cli(
+        "partners",
+        "set-webhook",
+        "--partner-id",
+        "SANDBOX9",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--database-url",
+        url,
+    )
+    with SqlAlchemyUowFactory(_engine)(readonly=True) as uow:
+        assert uow.webhooks.target("SANDBOX9") is not None
+        assert uow.partners.get("SANDBOX9") is None
     refused = CliRunner().invoke(
         main,
         [
             "partners",
             "set-webhook",
             "--partner-id",
-            "SANDBOX9",
+            "NO SPACES",
             "--url",
-            "http://127.0.0.1:9/hook",
+            "http://h/x",
             "--database-url",
             url,
         ],
     )
-    assert refused.exit_code == 1 and "sandbox partners get no push" in refused.output
+    assert refused.exit_code == 1 and "not a partner id" in refused.output
 
 
 def test_set_webhook_reads_the_secret_from_the_named_variable(
@@ -181,3 +196,42 @@ def test_set_webhook_reads_the_secret_from_the_named_variable(
         ],
     )
     assert bad.exit_code != 0
+
+
+def test_a_sandbox_partner_without_binding_gets_its_pushes(tmp_path: Path) -> None:
+    """D18: registered through the admin API, a sandbox partner's changes are pushed (D14)."""
+    sandbox = "SANDBOX_PUSH1"
+    with receiving() as receiver:
+        server = start_server(tmp_path, env=SERVER_ENV)
+        try:
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            hook = httpx.put(
+                server.url(f"/admin/v1/partners/{sandbox}/webhook"),
+                json={"url": receiver.url, "secret": "sandbox-secret"},
+                headers=headers,
+                trust_env=False,
+            )
+            assert hook.status_code == 200 and hook.json()["signed"] is True, hook.text
+            base = server.url(f"/send/v1/partners/{sandbox}/crossborder")
+            created = httpx.post(
+                f"{base}/payment",
+                json={"paymentrequest": payment_request("SBX-1")},
+                trust_env=False,
+            )
+            assert created.status_code == 200, created.text
+            payment_id = created.json()["payment"]["id"]
+            cancel = httpx.post(f"{base}/{payment_id}/cancel", json={}, trust_env=False)
+            assert cancel.status_code == 200, cancel.text
+            documents = receiver.wait_for(1)  # a sandbox create is no change: the cancel is
+            listed = httpx.get(server.url("/admin/v1/webhooks"), headers=headers, trust_env=False)
+        finally:
+            server.stop()
+    statuses = [d["payment"]["transactionStatus"]["status"] for d in documents]
+    assert statuses == ["CANCELLED"]
+    assert {d["partnerId"] for d in documents} == {sandbox}
+    headers = {k.lower(): v for k, v in receiver.received[0].headers.items()}
+    signature = headers.get("x-xborder-signature", "")
+    assert signature.startswith("t=") and "sandbox-secret" not in signature
+    assert listed.json()["webhooks"] == [
+        {"partnerId": sandbox, "url": receiver.url, "signed": True}
+    ]

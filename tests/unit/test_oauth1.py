@@ -486,3 +486,19 @@ def test_reasons_hold_no_secrets(signing_key: RSAPrivateKey, good_header: str) -
     for failure in failures:
         for secret in (params.params["oauth_signature"], CONSUMER_KEY, NONCE):
             assert secret not in str(failure)
+
+
+def test_a_refusal_explains_what_the_server_computed(
+    signing_key: RSAPrivateKey, other_key: RSAPrivateKey, good_header: str
+) -> None:
+    """Issue 14: the journal shows the base string and the body hash the server expected."""
+    params = parse_authorization_header(good_header).params
+    expected_base = signature_base_string("POST", PAYMENT_URL, params)
+    with pytest.raises(AuthenticationFailed) as wrong_body:
+        check(signing_key, "POST", PAYMENT_URL, good_header, b"other")
+    assert wrong_body.value.expected_body_hash == body_hash(b"other")
+    assert wrong_body.value.base_string == expected_base
+    with pytest.raises(AuthenticationFailed) as wrong_key:
+        check(other_key, "POST", PAYMENT_URL, good_header, JSON_BODY.encode())
+    assert wrong_key.value.base_string == expected_base
+    assert "oauth_signature=" not in expected_base

@@ -123,6 +123,8 @@ def test_route_table_is_what_the_router_answers(path: str) -> None:
 def test_description_has_exactly_the_routed_operations() -> None:
     described = {(m, p) for m, p, _o in operations(DOCUMENT) if p not in OWN_PATHS}
     admin_routes = {(m, admin.PREFIX + p) for m, p, _h in admin.ROUTES}
+    admin_routes.add(("GET", admin.PREFIX + admin.STREAM))  # Server-Sent Events (issue 14)
+    admin_routes.add(("GET", "/metrics"))  # behind the admin token (issue 14)
     assert described == set(TABLE) | admin_routes
 
 

@@ -20,6 +20,11 @@ GET      /events?partner_id=&payment_id=&after=&limit=          (none)
 GET      /oauth2/grants                                         (none)
 POST     /oauth2/grants/{grant}/approve                         (none)
 POST     /oauth2/grants/{grant}/deny                            (none)
+GET      /requests?partner_id=&payment=&status=&since=&before=  (none), the request journal
+GET      /requests/{id}                                         (none)
+GET      /stream                                                (none), Server-Sent Events
+GET      /webhooks, /deliveries; PUT /partners/{partner}/webhook; POST /events/{id}/redeliver
+         (D14, D18: :mod:`xborder.api.admin_webhooks`)
 =======  =====================================================  ============================
 
 The ``/oauth2/grants`` routes are the operator's consent of D23: an mtf or production eu/uk
@@ -46,6 +51,10 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from xborder.api import problems
+from xborder.api.admin_requests import get_request, list_requests
+from xborder.api.admin_stream import stream_endpoint
+from xborder.api.admin_views import event_view
+from xborder.api.admin_webhooks import list_deliveries, list_targets, redeliver, set_target
 from xborder.api.balance import sheet_view
 from xborder.api.codecs import JSON
 from xborder.api.errors import envelope, render_error
@@ -56,11 +65,11 @@ from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.domain.oauth2 import Grant
 from xborder.services import accounts, oauth2, operator, scheduler, timeline
 from xborder.services.payments import PaymentRules, UowFactory
-from xborder.services.ports import StatusEvent
 
 log = logging.getLogger("xborder.admin")
 
 PREFIX = "/admin/v1"
+STREAM = "/stream"  # issue 14: Server-Sent Events, beside the JSON routes of ROUTES
 MAX_EVENTS = 1000
 
 
@@ -81,6 +90,8 @@ Handler = Callable[[AdminServices, dict[str, str], dict[str, Any], dict[str, str
 def admin_app(services: AdminServices) -> Router:
     """The ASGI app to mount at :data:`PREFIX`."""
     routes = [Route(path, _endpoint(services, h), methods=[m]) for m, path, h in ROUTES]
+    stream = stream_endpoint(services, lambda r: authorise(r, services.token), refusal)
+    routes.append(Route(STREAM, stream, methods=["GET"]))  # issue 14: Server-Sent Events
     return Router(routes=routes)
 
 
@@ -90,21 +101,27 @@ def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], 
 
     async def serve(request: Request) -> Response:
         try:
-            _authorise(request, services.token)
+            authorise(request, services.token)
             body = _json_body(await request.body())
             query, params = dict(request.query_params), dict(request.path_params)
             document = await run_in_threadpool(handler, services, params, body, query)
             return _json(200, document)
-        except Exception as exc:  # every failure becomes an Errors envelope
-            rendered, request_id = render_error(exc), new_request_id()
-            if rendered.status >= 500:
-                log.error("admin API failure (request %s)", request_id, exc_info=exc)
-            return _json(rendered.status, envelope(rendered, request_id), rendered)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
+            return refusal(exc)
 
     return serve
 
 
-def _authorise(request: Request, token: str | None) -> None:
+def refusal(exc: BaseException) -> Response:
+    """The admin API's answer to a failure, in the ``Errors`` envelope."""
+    rendered, request_id = render_error(exc), new_request_id()
+    if rendered.status >= 500:
+        log.error("admin API failure (request %s)", request_id, exc_info=exc)
+    return _json(rendered.status, envelope(rendered, request_id), rendered)
+
+
+def authorise(request: Request, token: str | None) -> None:
+    """Raise :class:`problems.AdminUnauthorized` unless the request carries the admin token."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if not token or scheme.lower() != "bearer":
         raise problems.AdminUnauthorized()
@@ -206,24 +223,6 @@ def _events(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], q: dict[st
     return {"events": [event_view(e) for e in events]}
 
 
-def event_view(event: StatusEvent) -> dict[str, Any]:
-    """An outbox row as the admin API lists it."""
-    return {
-        "id": event.id,
-        "eventRef": event.event_ref,
-        "paymentId": event.payment_id,
-        "partnerId": event.partner_id,
-        "transactionReference": event.transaction_reference,
-        "previousStatus": event.previous_status,
-        "status": event.status,
-        "pendingStage": event.pending_stage,
-        "occurredAt": timestamp(event.occurred_at, millis=True),
-        "errorCode": event.error_code,
-        "errorMessage": event.error_message,
-        "deliveredAt": timestamp(event.delivered_at, millis=True),
-    }
-
-
 def _grants(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]) -> Any:
     return {"grants": [grant_view(g) for g in oauth2.pending_grants(uow_factory=s.uow_factory)]}
 
@@ -287,6 +286,12 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/oauth2/grants", _grants),  # D23
     ("POST", "/oauth2/grants/{grant_id}/approve", _decide(approve=True)),
     ("POST", "/oauth2/grants/{grant_id}/deny", _decide(approve=False)),
+    ("GET", "/requests", list_requests),  # issue 14: the request journal
+    ("GET", "/requests/{entry_id}", get_request),
+    ("GET", "/webhooks", list_targets),  # D14, D18: any partner id, bound or not
+    ("PUT", "/partners/{partner_id}/webhook", set_target),
+    ("GET", "/deliveries", list_deliveries),
+    ("POST", "/events/{event_id}/redeliver", redeliver),
 )
 """The admin operations as (method, path under :data:`PREFIX`, handler): the router and the
 OpenAPI description are both built from it."""

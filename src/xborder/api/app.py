@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
+from xborder.api.metrics import Metrics
 from xborder.api.oauth2 import oauth2_routes
 from xborder.api.openapi_http import openapi_routes
 from xborder.api.routes import Services
@@ -27,7 +28,10 @@ from xborder.api.wiring import (
     admin_routes,
     clock_for,
     close_clock,
+    console_routes,
     lifecycle_rules,
+    metrics_routes,
+    recorder_for,
     scheduler_for,
     sender_for,
 )
@@ -81,12 +85,15 @@ def create_app(
     )
     writer = Writer(engine)
     reader = Reader(engine, threads=reader_threads(settings))
+    metrics = Metrics(engine, lambda: recorder.dropped, writer.stats)
+    recorder = recorder_for(settings, services, [metrics.observe])  # issue 14: off the hot path
     endpoint = XbsEndpoint(
         services,
         gate or gate_for(settings, services.uow_factory),
         writer,
         reader,
         headers=() if settings.auth else ((b"warning", WARNING.encode("latin-1")),),
+        observer=recorder.offer,
     )
 
     async def health(_request: Request) -> Response:
@@ -102,6 +109,7 @@ def create_app(
         threads = [
             thread
             for thread in (
+                recorder,
                 checkpointer,
                 scheduler_for(settings, services),  # D17: one per process, lease-guarded
                 sender_for(settings, services),  # D14: one per process, claim-guarded
@@ -125,6 +133,8 @@ def create_app(
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
         *oauth2_routes(services.uow_factory),  # D23: the Balance API's authorization server
+        *metrics_routes(settings, metrics),  # issue 14
+        *console_routes(settings, services, engine),  # issue 14: /console
     ]
     others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:
@@ -132,6 +142,8 @@ def create_app(
     app = XborderApp(endpoint, others, routes, access_log=settings.access_log)
     app.state.engine = engine
     app.state.services = services
+    app.state.recorder = recorder
+    app.state.metrics = metrics
     return app
 
 

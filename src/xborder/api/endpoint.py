@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -27,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from xborder.api import problems
 from xborder.api.codecs import JSON, Codec
 from xborder.api.errors import envelope, render_error
+from xborder.api.exchange import Observer, Trace
 from xborder.api.gate import Admitted, Gate, Incoming
 from xborder.api.negotiation import codec_for_content_type, response_codec
 from xborder.api.routes import Route, Services, decode_body, match, new_request_id, run
@@ -61,6 +63,7 @@ class XbsEndpoint:
         *,
         headers: tuple[tuple[bytes, bytes], ...] = (),
         max_body: int = MAX_BODY_BYTES,
+        observer: Observer | None = None,
     ) -> None:
         self.services = services
         self.headers = list(headers)  # on every answer (the unsigned-mode warning)
@@ -68,32 +71,43 @@ class XbsEndpoint:
         self.writer = writer
         self.reader = reader
         self.max_body = max_body
+        self.observer = observer  # issue 14: the request journal and the metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
+        trace = Trace(time.perf_counter()) if self.observer else None
         headers, last_headers = _request_headers(scope)
+        body = b""
         codec: Codec = JSON
         try:
             # Negotiate first, so that even a routing error is answered in the client's format.
             codec = response_codec(headers.get("accept"), headers.get("content-type"))
             route = match(_raw_path(scope), scope["method"], scope.get("query_string", b""))
             codec = JSON if route.json_only else codec
+            if trace is not None:
+                trace.route = route
             body = await _read_body(receive, headers, self.max_body)
             incoming = Incoming(
                 scope["method"], _url(scope, headers), route.partner_id, last_headers, body
             )
-            answer = await self._serve(route, incoming, codec, request_id)
+            answer = await self._serve(route, incoming, codec, request_id, trace)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an Errors envelope
             answer = _error_answer(exc, codec, request_id)
+            if trace is not None:
+                trace.fail(exc)
         status, response_headers, content = answer
         if self.headers:
             response_headers += self.headers
         scope.setdefault("state", {})["request_id"] = request_id
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
+        if trace is not None and self.observer is not None:
+            trace.finish(scope, request_id, last_headers, body)
+            trace.status, trace.response_headers, trace.content = answer
+            self.observer(trace)
 
     async def _serve(
-        self, route: Route, incoming: Incoming, codec: Codec, request_id: str
+        self, route: Route, incoming: Incoming, codec: Codec, request_id: str, trace: Trace | None
     ) -> Answer:
         for attempt in range(1, ADMISSIONS + 1):
             admitted = self.gate.admit(incoming)
@@ -109,9 +123,18 @@ class XbsEndpoint:
                     raise
                 continue  # decide again on the registry as it is now
             self.gate.settle(admitted)
+            if trace is not None:
+                trace.admitted = admitted
+                if isinstance(result, BaseException):
+                    trace.fail(result)
+                else:
+                    trace.ok(result)
             if isinstance(result, BaseException):
                 return _error_answer(result, codec, request_id)
-            content, extra = self.gate.seal(admitted.caller, codec.encode(result), codec.media_type)
+            plain = codec.encode(result)
+            content, extra = self.gate.seal(admitted.caller, plain, codec.media_type)
+            if trace is not None and content is not plain:
+                trace.plain = plain
             return 200, _headers(codec.media_type, content, extra), content
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -21,7 +21,12 @@ from xborder.api import admin, routes
 from xborder.api import openapi_errors as errors
 from xborder.api import openapi_examples as examples
 from xborder.api.codecs import JSON, XML
-from xborder.api.openapi_admin import admin_operation, admin_schemas
+from xborder.api.openapi_admin import (
+    admin_operation,
+    admin_schemas,
+    metrics_operation,
+    stream_operation,
+)
 from xborder.api.openapi_oauth2 import oauth2_paths
 from xborder.api.openapi_schemas import components, ref
 from xborder.api.openapi_service import service_paths
@@ -81,6 +86,8 @@ def openapi_document(
             paths.setdefault(admin.PREFIX + template, {})[method.lower()] = admin_operation(
                 method, template
             )
+        paths[admin.PREFIX + admin.STREAM] = {"get": stream_operation()}
+        paths["/metrics"] = {"get": metrics_operation()}  # behind the admin token too
     paths.update(service_paths())
     paths.update(oauth2_paths())  # D23
     public_url = settings.public_url if settings is not None else None

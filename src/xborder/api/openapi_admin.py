@@ -46,6 +46,17 @@ def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
 _PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
 _CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
 _STEPS = {"type": "integer", "description": "Lifecycle steps run."}
+_WEBHOOK: Schema = {
+    "type": "object",
+    "required": ["partnerId", "url", "signed"],
+    "properties": {"partnerId": _TEXT, "url": _TEXT, "signed": {"type": "boolean"}},
+}
+_JOURNAL_ENTRY: Schema = {
+    "type": "object",
+    "required": ["id", "at", "method", "path", "status"],
+    "description": "A request and its answer; secrets redacted. The single entry adds "
+    "requestHeaders, requestBody, requestPlain, responseBody, responsePlain, explanation.",
+}
 OPERATIONS: dict[tuple[str, str], AdminOperation] = {
     ("POST", "/partners/{partner_id}/accounts/{currency}/fund"): AdminOperation(
         "fundAccount",
@@ -111,6 +122,70 @@ OPERATIONS: dict[tuple[str, str], AdminOperation] = {
         _object(["grant"], grant=ref("Grant")),
         errors.ADMIN_GRANT,
     ),
+    ("GET", "/requests"): AdminOperation(
+        "listRequests",
+        "The request journal, newest first (issue 14)",
+        None,
+        _object(
+            ["requests"],
+            requests={"type": "array", "items": _JOURNAL_ENTRY},
+            next={"type": "integer", "description": "``before`` of the next page"},
+        ),
+        (*errors.ADMIN, errors.value_problem("status")),
+    ),
+    ("GET", "/requests/{entry_id}"): AdminOperation(
+        "getRequest",
+        "One journal entry with headers, bodies and the explanation of a refusal",
+        None,
+        _JOURNAL_ENTRY,
+        errors.ADMIN,
+    ),
+    ("GET", "/webhooks"): AdminOperation(
+        "listWebhooks",
+        "Webhooks per partner id, bound or not (D18)",
+        None,
+        _object(["webhooks"], webhooks={"type": "array", "items": _WEBHOOK}),
+        errors.ADMIN,
+    ),
+    ("PUT", "/partners/{partner_id}/webhook"): AdminOperation(
+        "setWebhook",
+        "Register a partner id's webhook; a sandbox partner needs no binding (D18)",
+        _object(["url"], url={"type": "string", "format": "uri"}, secret=_TEXT),
+        _WEBHOOK,
+        (*errors.ADMIN_BODY, errors.value_problem("url")),
+    ),
+    ("GET", "/deliveries"): AdminOperation(
+        "listDeliveries",
+        "Webhook delivery attempts, oldest first (D14)",
+        None,
+        _object(["deliveries"], deliveries={"type": "array", "items": {"type": "object"}}),
+        errors.ADMIN,
+    ),
+    ("POST", "/events/{event_id}/redeliver"): AdminOperation(
+        "redeliverEvent",
+        "Queue a finished status-change event again, with fresh attempts",
+        None,
+        _object(["eventId", "queued"], eventId={"type": "integer"}, queued={"type": "boolean"}),
+        (*errors.ADMIN, errors.value_problem("event_id")),
+    ),
+}
+
+_QUERIES: dict[str, tuple[tuple[str, Schema], ...]] = {
+    "/events": (
+        ("partner_id", _TEXT),
+        ("payment_id", _TEXT),
+        ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
+        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+    ),
+    "/deliveries": (("partner_id", _TEXT), ("payment_id", _TEXT)),
+    "/requests": (
+        ("partner_id", _TEXT),
+        ("payment", _TEXT),
+        ("status", {"type": "string", "pattern": "^[0-9]+$"}),
+        ("since", _STAMP),
+        ("before", {"type": "string", "pattern": "^[0-9]+$"}),
+        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "50"}),
+    ),
 }
 
 
@@ -121,16 +196,10 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": _TEXT} for name in names
     ]
-    if template == "/events":
-        parameters += [
-            {"name": name, "in": "query", "schema": schema}
-            for name, schema in (
-                ("partner_id", _TEXT),
-                ("payment_id", _TEXT),
-                ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
-                ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
-            )
-        ]
+    parameters += [
+        {"name": name, "in": "query", "schema": schema}
+        for name, schema in _QUERIES.get(template, ())
+    ]
     operation: dict[str, Any] = {
         "operationId": spec.operation_id,
         "summary": spec.summary,
@@ -146,6 +215,40 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
         content = {JSON.media_type: {"schema": spec.body}}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def stream_operation() -> dict[str, Any]:
+    """``GET /stream``: the admin API's Server-Sent Events (issue 14)."""
+    stream = {"type": "string", "description": "event: request|status|delivery, data: JSON"}
+    seconds = {"type": "string", "pattern": "^[0-9.]+$", "description": "End after N seconds."}
+    return {
+        "operationId": "streamActivity",
+        "summary": "Live stream of new requests, status changes and webhook deliveries",
+        "tags": ["Admin"],
+        "security": [{"adminBearer": []}],
+        "parameters": [{"name": "max_seconds", "in": "query", "schema": seconds}],
+        "responses": {
+            "200": {"description": "Events", "content": {"text/event-stream": {"schema": stream}}},
+            **errors.error_responses(
+                (*errors.ADMIN, errors.value_problem("max_seconds")), xml=False
+            ),
+        },
+    }
+
+
+def metrics_operation() -> dict[str, Any]:
+    """``GET /metrics``: Prometheus text, behind the admin token (issue 14)."""
+    text = {"type": "string", "description": "Prometheus text exposition format 0.0.4"}
+    return {
+        "operationId": "metrics",
+        "summary": "Request, payment and webhook metrics for Prometheus",
+        "tags": ["Service"],
+        "security": [{"adminBearer": []}],
+        "responses": {
+            "200": {"description": "Metrics", "content": {"text/plain": {"schema": text}}},
+            **errors.error_responses(errors.ADMIN, xml=False),
+        },
+    }
 
 
 def admin_schemas() -> dict[str, Schema]:

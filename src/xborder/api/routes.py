@@ -8,7 +8,6 @@ encode -> seal. Endpoints stay thin; rules live in the services and the domain.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,13 +19,12 @@ from xborder.api.codecs import JSON, Codec, DecodeError
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.clock import Clock
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
+from xborder.domain.projects import PARTNER_ID as PARTNER_ID  # re-exported: api users read it here
 from xborder.domain.request import parse_payment_request
 from xborder.services import payments as usecases
 from xborder.services.payments import PaymentRules, UowFactory
 
 PREFIX = b"/send/v1/partners/"
-PARTNER_ID = re.compile(r"[A-Za-z0-9_.\-@:+=!$&'()*]{1,35}")
-"""D8: at most 35 characters, no spaces, alphanumeric plus a set of specials."""
 
 
 BASE = "/send/v1/partners/{partner-id}/crossborder"

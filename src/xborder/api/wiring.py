@@ -4,18 +4,25 @@ settings, the clock, the admin API mount, the scheduler thread and the push send
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
-from xborder.api.admin import PREFIX, AdminServices, admin_app
+from xborder.api.admin import PREFIX, AdminServices, admin_app, authorise, refusal
+from xborder.api.console import console_mount
+from xborder.api.exchange import Trace
+from xborder.api.journal import EntryBuilder
+from xborder.api.metrics import Metrics, metrics_endpoint
 from xborder.api.routes import Services
 from xborder.clock import Clock, SystemClock
 from xborder.config import Settings
 from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import DEFAULT_DELAYS, Delays, LifecycleRules
 from xborder.errors import ConfigError
+from xborder.services.journal import RequestRecorder, Retention
+from xborder.services.journal_ports import JournalEntry
 from xborder.services.scheduler import SchedulerThread
 from xborder.services.webhook_sender import SenderPolicy, WebhookSender
 from xborder.storage.clock import DatabaseClock
@@ -52,14 +59,25 @@ def admin_routes(settings: Settings, services: Services) -> list[BaseRoute]:
         return []
     if not settings.admin_token:
         log.warning("admin API enabled without XBORDER_ADMIN_TOKEN: every call will be refused")
-    admin = AdminServices(
+    return [Mount(PREFIX, app=admin_app(admin_services(settings, services)))]
+
+
+def admin_services(settings: Settings, services: Services) -> AdminServices:
+    """What the admin API and the console run their use cases with."""
+    return AdminServices(
         services.uow_factory,
         services.clock,
         services.rules,
         settings.admin_token,
         clock_controllable=settings.clock == "controllable",
     )
-    return [Mount(PREFIX, app=admin_app(admin))]
+
+
+def console_routes(settings: Settings, services: Services, engine: Engine) -> list[BaseRoute]:
+    """The web console, wherever the admin API is (issue 14, D17)."""
+    if not settings.admin_enabled:
+        return []
+    return [console_mount(admin_services(settings, services), engine)]
 
 
 def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | None:
@@ -82,3 +100,32 @@ def sender_for(settings: Settings, services: Services) -> WebhookSender | None:
     return WebhookSender(
         uow_factory=services.uow_factory, policy=policy, interval=settings.webhook_interval
     )
+
+
+def recorder_for(
+    settings: Settings,
+    services: Services,
+    listeners: Sequence[Callable[[JournalEntry], None]] = (),
+) -> RequestRecorder[Trace]:
+    """The request journal's ring and writer (issue 14); with ``XBORDER_JOURNAL=off`` it still
+    feeds ``listeners`` (the metrics) but stores nothing."""
+    retention = Retention(
+        enabled=settings.journal,
+        max_rows=settings.journal_max_rows,
+        max_age=timedelta(seconds=settings.journal_max_age),
+    )
+    return RequestRecorder(
+        EntryBuilder(secrets=[settings.admin_token or ""]),
+        uow_factory=services.uow_factory,
+        retention=retention,
+        listeners=listeners,
+    )
+
+
+def metrics_routes(settings: Settings, metrics: Metrics) -> list[BaseRoute]:
+    """``GET /metrics`` where the admin API is on, behind its token (issue 14)."""
+    if not settings.admin_enabled:
+        return []
+    token = settings.admin_token
+    endpoint = metrics_endpoint(metrics, lambda request: authorise(request, token), refusal)
+    return [Route("/metrics", endpoint, methods=["GET"])]

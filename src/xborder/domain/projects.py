@@ -19,8 +19,12 @@ Invariants:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
+
+PARTNER_ID = re.compile(r"[A-Za-z0-9_.\-@:+=!$&'()*]{1,35}")
+"""D8: at most 35 characters, no spaces, alphanumeric plus a set of specials."""
 
 MAX_CONSUMER_KEY = 200
 """Longest consumer key accepted (Mastercard's are about 100 characters)."""

@@ -74,6 +74,15 @@ class AuthenticationFailed(OAuthError):
 
     reason_code = "AUTHENTICATION_FAILED"
 
+    def __init__(
+        self, reason: str, *, base_string: str | None = None, expected_body_hash: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        # For the request journal's explanation (issue 14): what the server computed. Neither
+        # holds a secret: the base string leaves oauth_signature out, the hash is the body's.
+        self.base_string = base_string
+        self.expected_body_hash = expected_body_hash
+
 
 class PayloadDecryptionError(SecurityError):
     """Raised when an encrypted payload is not a JWE we accept or does not decrypt (D12)."""

@@ -176,15 +176,22 @@ def verify(
         raise AuthDeclined("unknown consumer key")
     if abs(now - params.timestamp) > tolerance:
         raise AuthDeclined("timestamp outside the accepted window")
-    if not hmac.compare_digest(params.body_hash.encode(), body_hash(body).encode()):
-        raise AuthenticationFailed("body hash does not match the body")
+    expected = body_hash(body)
+    if not hmac.compare_digest(params.body_hash.encode(), expected.encode()):
+        raise AuthenticationFailed(
+            "body hash does not match the body",
+            base_string=signature_base_string(request_method, url, params.params),
+            expected_body_hash=expected,
+        )
     base_string = signature_base_string(request_method, url, params.params)
     try:
         public_key.verify(
             params.signature, base_string.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
         )
     except InvalidSignature as exc:
-        raise AuthenticationFailed("signature does not verify") from exc
+        raise AuthenticationFailed(
+            "signature does not verify", base_string=base_string, expected_body_hash=expected
+        ) from exc
     return params
 
 

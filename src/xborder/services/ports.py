@@ -194,11 +194,15 @@ class WebhookStore(Protocol):
     """Partners' webhook targets and the outbox as a delivery queue (D14)."""
 
     def set_target(self, partner_id: str, url: str, secret: str | None) -> bool:
-        """Register a bound partner's webhook; False when the partner is not bound."""
+        """Register (or replace) a partner id's webhook, bound or not (D18); True."""
         ...
 
     def target(self, partner_id: str) -> WebhookTarget | None:
         """The partner's webhook, or None."""
+        ...
+
+    def targets(self) -> list[tuple[str, WebhookTarget]]:
+        """Every registered webhook by partner id."""
         ...
 
     def skip_unregistered(self) -> int:
@@ -227,6 +231,10 @@ class WebhookStore(Protocol):
     ) -> None:
         """Record attempt ``event.attempts + 1`` and its consequence: ``DELIVERED`` or
         ``FAILED`` (final), or None (retry at ``retry_at``)."""
+        ...
+
+    def requeue(self, event_id: int) -> bool:
+        """Queue a finished event again with fresh attempts; False when it is not finished."""
         ...
 
     def give_up(self, event_id: int) -> None:

@@ -14,6 +14,7 @@ from typing import Protocol
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
 from xborder.errors import XborderError
+from xborder.services.journal_ports import RequestJournal
 from xborder.services.ports import (
     AccountRepository,
     ClockOffset,
@@ -123,6 +124,7 @@ class AbstractUnitOfWork(abc.ABC):
     clock_offset: ClockOffset  # D17
     webhooks: WebhookStore  # D14, the push sender's queue
     oauth2: OAuth2Store  # D23, grants and hashed tokens
+    journal: RequestJournal  # issue 14, written off the request path
 
     def __enter__(self) -> AbstractUnitOfWork:
         return self

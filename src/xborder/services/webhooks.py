@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from xborder.domain.model import Payment
 from xborder.domain.money import Money
+from xborder.domain.projects import PARTNER_ID
 from xborder.errors import XborderError
 from xborder.services.payments import UowFactory
 from xborder.services.ports import DeliveryRecord, StatusEvent
@@ -45,8 +46,12 @@ class InvalidWebhookUrl(WebhookError):
     """The URL is not an absolute http(s) URL."""
 
 
-class PartnerWithoutBinding(WebhookError):
-    """Only bound (mtf, production) partners get a push: Mastercard's has no sandbox (§10)."""
+class EventNotRedeliverable(WebhookError):
+    """The event does not exist or has not finished its delivery yet."""
+
+
+class InvalidWebhookPartner(WebhookError):
+    """The partner id is not one a partner could have (D2's partner-id form)."""
 
 
 def push_payload(
@@ -117,19 +122,38 @@ def check_url(url: str) -> str:
 
 
 def set_webhook(partner_id: str, url: str, secret: str | None, *, uow_factory: UowFactory) -> None:
-    """Register a bound partner's webhook (D14), replacing any earlier one.
+    """Register a partner id's webhook (D14), replacing any earlier one. Any partner id may
+    have one, bound to a project or not: a sandbox partner gets pushes too (D18).
 
     Raises:
         InvalidWebhookUrl: the URL is not absolute http(s).
-        PartnerWithoutBinding: the partner is not bound to an mtf or production project.
+        InvalidWebhookPartner: the partner id is empty, too long or has characters no
+            partner id has.
     """
     url = check_url(url)
+    if not PARTNER_ID.fullmatch(partner_id):
+        raise InvalidWebhookPartner(f"not a partner id: {partner_id!r}")
     with uow_factory() as uow:
-        if not uow.webhooks.set_target(partner_id, url, secret):
-            raise PartnerWithoutBinding(
-                f"partner {partner_id} is not bound to a project; sandbox partners get no push"
-            )
+        uow.webhooks.set_target(partner_id, url, secret)
         uow.commit()
+
+
+def redeliver(event_id: int, *, uow_factory: UowFactory) -> None:
+    """Send a finished (delivered, failed or skipped) event again, with fresh attempts.
+
+    Raises:
+        EventNotRedeliverable: no such event, or it is still waiting for delivery.
+    """
+    with uow_factory() as uow:
+        if not uow.webhooks.requeue(event_id):
+            raise EventNotRedeliverable(f"event {event_id} is unknown or still waiting")
+        uow.commit()
+
+
+def list_webhooks(*, uow_factory: UowFactory) -> list[tuple[str, str, bool]]:
+    """Every registered webhook: partner id, URL, whether pushes are signed."""
+    with uow_factory(readonly=True) as uow:
+        return [(pid, t.url, t.secret is not None) for pid, t in uow.webhooks.targets()]
 
 
 def list_deliveries(

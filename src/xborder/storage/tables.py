@@ -140,8 +140,6 @@ partners = sa.Table(
         "consumer_key", sa.String(200), sa.ForeignKey("projects.consumer_key"), nullable=False
     ),
     sa.Column("created", UtcDateTime(), nullable=False),
-    sa.Column("webhook_url", sa.String(2000)),  # D14, migration 0004
-    sa.Column("webhook_secret", sa.String(200)),  # HMAC key; never logged or printed again
 )
 sa.Index("ix_partners_consumer_key", partners.c.consumer_key)
 
@@ -286,3 +284,46 @@ oauth2_tokens = sa.Table(
 sa.Index("ix_oauth2_tokens_grant", oauth2_tokens.c.grant_id)
 sa.Index("ix_oauth2_tokens_consumer_key", oauth2_tokens.c.consumer_key)
 sa.Index("ix_oauth2_tokens_expires_at", oauth2_tokens.c.expires_at)
+
+# --- the request journal (issue 14; migration 0008) ------------------------------------------
+
+request_journal = sa.Table(
+    "request_journal",
+    metadata,
+    # One row per XBS request and its answer, written off the request path by the journal's
+    # own short transactions (xborder.services.journal) and pruned by count and age. Secrets
+    # are redacted before a row is built; nothing here is needed to serve a request.
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("request_id", sa.String(20), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(2000), nullable=False),
+    sa.Column("operation", sa.String(20)),
+    sa.Column("partner_id", sa.String(35)),
+    sa.Column("payment_id", sa.String(40)),  # the payment id or the reference the path named
+    sa.Column("consumer_key", sa.String(200)),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("reason_code", sa.String(64)),
+    sa.Column("latency_us", sa.BigInteger(), nullable=False),
+    sa.Column("encrypted", sa.Boolean(), nullable=False),
+    sa.Column("request_headers", sa.Text(), nullable=False),  # JSON, redacted
+    sa.Column("request_body", sa.Text(), nullable=False),  # as sent
+    sa.Column("request_plain", sa.Text()),  # decrypted, when JWE was used
+    sa.Column("response_body", sa.Text(), nullable=False),  # as sent
+    sa.Column("response_plain", sa.Text()),  # before encryption, when it was encrypted
+    sa.Column("explanation", sa.Text()),  # JSON: why authentication was refused
+)
+sa.Index("ix_request_journal_at", request_journal.c.at)
+sa.Index("ix_request_journal_partner", request_journal.c.partner_id, request_journal.c.id)
+sa.Index("ix_request_journal_payment", request_journal.c.payment_id, request_journal.c.id)
+
+# --- webhooks per partner id (D14, D18; migration 0008, which moved them off ``partners``) ---
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    # Keyed by partner id, not by binding: a sandbox partner needs no project to get pushes (D18)
+    sa.Column("partner_id", sa.String(35), primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(200)),  # HMAC key; never logged or printed again
+)

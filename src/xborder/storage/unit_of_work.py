@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from xborder.services.unit_of_work import AbstractUnitOfWork
 from xborder.storage.accounts import SqlAlchemyAccountRepository
 from xborder.storage.engine import WriteLock, write_lock
+from xborder.storage.journal import SqlAlchemyRequestJournal
 from xborder.storage.lifecycle import (
     SqlAlchemyClockOffset,
     SqlAlchemyEventLog,
@@ -85,6 +86,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.clock_offset = SqlAlchemyClockOffset(connection)
         self.webhooks = SqlAlchemyWebhookStore(connection)
         self.oauth2 = SqlAlchemyOAuth2Store(connection)
+        self.journal = SqlAlchemyRequestJournal(connection)
 
     def __exit__(
         self,

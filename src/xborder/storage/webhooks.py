@@ -1,4 +1,4 @@
-"""SqlAlchemyWebhookStore: partners' webhooks and the outbox as the push queue (D14).
+"""SqlAlchemyWebhookStore: webhooks per partner id (D18) and the outbox as the push queue (D14).
 
 The outbox row is the queue entry: ``outcome`` is null while the event waits, then
 ``DELIVERED``, ``FAILED`` (retries spent) or ``SKIPPED`` (its partner had no webhook when
@@ -24,10 +24,10 @@ from xborder.services.ports import (
 )
 from xborder.services.webhooks import DELIVERED, FAILED, SKIPPED
 from xborder.storage.lifecycle import EVENT_COLUMNS
-from xborder.storage.tables import outbox, partners, webhook_deliveries
+from xborder.storage.tables import outbox, webhook_deliveries, webhooks
 
 _WAITING = outbox.c.outcome.is_(None)
-_REGISTERED = sa.select(partners.c.partner_id).where(partners.c.webhook_url.is_not(None))
+_REGISTERED = sa.select(webhooks.c.partner_id)
 
 
 class SqlAlchemyWebhookStore:
@@ -37,19 +37,31 @@ class SqlAlchemyWebhookStore:
         self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def set_target(self, partner_id: str, url: str, secret: str | None) -> bool:
+        connection = self._connection()
         statement = (
-            partners.update()
-            .where(partners.c.partner_id == partner_id)
-            .values(webhook_url=url, webhook_secret=secret)
+            webhooks.update()
+            .where(webhooks.c.partner_id == partner_id)
+            .values(url=url, secret=secret)
         )
-        return self._connection().execute(statement).rowcount == 1
+        if connection.execute(statement).rowcount == 0:
+            connection.execute(
+                webhooks.insert().values(partner_id=partner_id, url=url, secret=secret)
+            )
+        return True
 
     def target(self, partner_id: str) -> WebhookTarget | None:
-        query = sa.select(partners.c.webhook_url, partners.c.webhook_secret).where(
-            partners.c.partner_id == partner_id, partners.c.webhook_url.is_not(None)
+        query = sa.select(webhooks.c.url, webhooks.c.secret).where(
+            webhooks.c.partner_id == partner_id
         )
         row = self._connection().execute(query).first()
-        return WebhookTarget(row.webhook_url, row.webhook_secret) if row else None
+        return WebhookTarget(row.url, row.secret) if row else None
+
+    def targets(self) -> list[tuple[str, WebhookTarget]]:
+        query = sa.select(webhooks.c.partner_id, webhooks.c.url, webhooks.c.secret).order_by(
+            webhooks.c.partner_id
+        )
+        rows = self._connection().execute(query)
+        return [(row.partner_id, WebhookTarget(row.url, row.secret)) for row in rows]
 
     def skip_unregistered(self) -> int:
         statement = (
@@ -105,6 +117,14 @@ class SqlAlchemyWebhookStore:
         values["next_attempt_at"] = retry_at
         self._connection().execute(outbox.update().where(outbox.c.id == event.id).values(values))
 
+    def requeue(self, event_id: int) -> bool:
+        statement = (
+            outbox.update()
+            .where(outbox.c.id == event_id, outbox.c.outcome.is_not(None))
+            .values(outcome=None, attempts=0, next_attempt_at=None, claimed_until=None)
+        )
+        return self._connection().execute(statement).rowcount == 1
+
     def give_up(self, event_id: int) -> None:
         statement = (
             outbox.update()
@@ -116,7 +136,7 @@ class SqlAlchemyWebhookStore:
     def deliveries(
         self, partner_id: str | None, payment_id: str | None, limit: int
     ) -> list[DeliveryRecord]:
-        query = _DELIVERIES.limit(limit)
+        query = DELIVERIES.limit(limit)
         if partner_id is not None:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:
@@ -124,7 +144,7 @@ class SqlAlchemyWebhookStore:
         return [DeliveryRecord(**row) for row in self._connection().execute(query).mappings()]
 
 
-_DELIVERIES = (
+DELIVERIES = (
     sa.select(
         webhook_deliveries.c.id,
         webhook_deliveries.c.outbox_id,

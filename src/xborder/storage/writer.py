@@ -32,6 +32,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -69,6 +70,26 @@ it is rolled back to its savepoint and run again in a group of its own once this
 committed and let go of its locks."""
 
 UNIT_ATTEMPTS = 4
+
+
+@dataclass(slots=True)
+class GroupStats:
+    """What this writer committed: groups, the units in them, and the seconds they took from
+    the transaction's start to its commit (what every caller of the group waited). Read by the
+    metrics (issue 14); updated by the one thread that runs the groups."""
+
+    groups: int = 0
+    units: int = 0
+    seconds: float = 0.0
+
+    def timed(self, engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
+        """:func:`run_group`, counted."""
+        started = time.perf_counter()
+        outcomes = run_group(engine, units)
+        self.seconds += time.perf_counter() - started
+        self.groups += 1
+        self.units += len(units)
+        return outcomes
 
 
 def run_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
@@ -149,7 +170,8 @@ class Writer:
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self._pending: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
-        self._thread: _WriterThread | None = None if self.inline else _WriterThread(engine)
+        self.stats = GroupStats()
+        self._thread = None if self.inline else _WriterThread(engine, self.stats)
 
     async def run(self, unit: Unit[T]) -> T:
         """Run ``unit`` in the next group; answer once that group has committed."""
@@ -176,7 +198,7 @@ class Writer:
         self._flush_scheduled = False
         while self._pending:
             batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-            outcomes = run_group(self.engine, [unit for unit, _ in batch])
+            outcomes = self.stats.timed(self.engine, [unit for unit, _ in batch])
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.cancelled():
                     continue
@@ -194,8 +216,9 @@ class Writer:
 class _WriterThread:
     """The one thread that runs a PostgreSQL engine's write groups, fed by a queue."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, stats: GroupStats) -> None:
         self._engine = engine
+        self._stats = stats
         self._queue: queue.SimpleQueue[tuple[Unit[Any], Future[Any]] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -244,7 +267,7 @@ class _WriterThread:
 
     def _run(self, batch: list[tuple[Unit[Any], Future[Any]]]) -> None:
         live = [(unit, future) for unit, future in batch if future.set_running_or_notify_cancel()]
-        outcomes = run_group(self._engine, [unit for unit, _ in live])
+        outcomes = self._stats.timed(self._engine, [unit for unit, _ in live])
         for (_, future), outcome in zip(live, outcomes, strict=True):
             if outcome.error is not None:
                 future.set_exception(outcome.error)

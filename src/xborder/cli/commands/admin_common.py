@@ -2,7 +2,8 @@
 and turning its answers into output and exit codes.
 
 ``--url`` (env ``XBORDER_ADMIN_URL``, default ``http://127.0.0.1:8080``) and ``--token`` (env
-``XBORDER_ADMIN_TOKEN``, the server's own admin token). Exit codes: 0 done; 1 the server
+``XBORDER_ADMIN_TOKEN``, the server's own admin token; without either, the token a
+development server keeps in ``DATA/admin-token``). Exit codes: 0 done; 1 the server
 refused the action (illegal for the payment's state, not found, bad input); 2 usage; 7 the
 token was refused; 9 no answer.
 """
@@ -16,7 +17,10 @@ from typing import Any, TypeVar
 import click
 import httpx
 
+from xborder.cli.commands._console_login import TOKEN_FILE
 from xborder.cli.commands._profiles import Injected
+from xborder.config import Settings
+from xborder.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8080"
@@ -61,7 +65,7 @@ def call(url: str, token: str | None, method: str, path: str, body: Any = None) 
     """One admin API request; the decoded JSON answer, or :class:`AdminFailed`."""
     injected = click.get_current_context().find_object(Injected)
     transport = injected.transport if injected is not None else None
-    headers = {"Authorization": f"Bearer {token or ''}"}
+    headers = {"Authorization": f"Bearer {token or _development_token() or ''}"}
     try:
         with httpx.Client(base_url=url, transport=transport, timeout=30, trust_env=False) as http:
             response = http.request(method, ADMIN_PREFIX + path, json=body, headers=headers)
@@ -72,6 +76,15 @@ def call(url: str, token: str | None, method: str, path: str, body: Any = None) 
         failure = AdminTokenRefused if response.status_code == 401 else AdminFailed
         raise failure(f"{response.status_code}: {_description(document)}")
     return document
+
+
+def _development_token() -> str | None:
+    """The token ``xborder serve`` keeps for a development deployment in its data directory."""
+    try:
+        path = Settings.from_env().data_dir / TOKEN_FILE
+        return path.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
 
 
 def echo(document: Any) -> None:

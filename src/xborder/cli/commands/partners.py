@@ -84,7 +84,7 @@ def remove_command(partner_id: str, database_url: str | None, data_dir: Path | N
 
 
 @partners.command("set-webhook")
-@click.option("--partner-id", required=True, help="A partner bound to an mtf/production project.")
+@click.option("--partner-id", required=True, help="Any partner id, bound or not (D18).")
 @click.option("--url", required=True, help="Where its status-change events are POSTed.")
 @click.option("--secret-from-env", "secret_env", metavar="VAR", help="Sign with the secret in VAR.")
 @click.option("--generate-secret", is_flag=True, help="Sign with a new secret, printed once.")
@@ -101,6 +101,7 @@ def set_webhook_command(
     """Register a partner's status-change webhook (D14); events are POSTed as JSON.
 
     \b
+    Any partner id may have one: a sandbox partner needs no project binding (D18).
     With a secret, each POST carries X-Xborder-Signature: t=<unix>,v1=<HMAC-SHA256 hex of
     "<t>.<body>">, see docs/lifecycle.md ("Webhooks"). The secret is never shown again.
     Example:

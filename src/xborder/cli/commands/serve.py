@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from xborder.cli.commands._common import database_options, load_settings, prepare_data_dir
+from xborder.cli.commands._console_login import console_announcement, with_console_token
 from xborder.cli.commands._first_run import announcement, base_url, ensure_dev_project
 from xborder.clock import SystemClock
 from xborder.config import Settings
@@ -53,6 +54,7 @@ def serve(
     )
     configure_logging(settings.log_level)
     prepare_data_dir(settings)
+    settings = with_console_token(settings)
     _first_start(settings)
     # Worker processes rebuild their settings from the environment: hand the flags over.
     os.environ.update(_as_environment(settings))
@@ -85,6 +87,9 @@ def _first_start(settings: Settings) -> None:
     ServerKeyStore(settings.keys_dir).ensure()
     if dev is not None:
         click.echo(announcement(dev, base_url(settings)))  # stdout: stderr holds JSON logs only
+    console = console_announcement(settings, base_url(settings))
+    if console is not None:
+        click.echo(console)
 
 
 def _as_environment(settings: Settings) -> dict[str, str]:
@@ -96,6 +101,8 @@ def _as_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.database_url:
         env["XBORDER_DATABASE_URL"] = settings.database_url
+    if settings.admin_token:  # perhaps the development console's, from DATA/admin-token
+        env["XBORDER_ADMIN_TOKEN"] = settings.admin_token
     return env
 
 

@@ -1,0 +1,147 @@
+"""From a :class:`~xborder.api.exchange.Trace` to a redacted journal entry (issue 14).
+
+Runs on the journal's thread, never on the request path. Secrets are never stored: the
+``oauth_signature`` of an Authorization header, Bearer tokens, cookies, PEM private keys and
+the admin token are replaced by ``[redacted]`` in headers and bodies alike. Bodies are kept
+up to :data:`MAX_BODY_CHARS` characters each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import orjson
+
+from xborder.api.exchange import KEPT_BYTES, Trace
+from xborder.services.journal_ports import JournalEntry
+
+REDACTED = "[redacted]"
+MAX_BODY_CHARS = KEPT_BYTES
+"""A journal keeps thousands of rows: a body beyond this is cut (and says so). 16 KiB holds
+any payment request or answer whole, and keeps 5000 rows within a few hundred MB."""
+
+_SIGNATURE = re.compile(r'(oauth_signature\s*=\s*")[^"]*("?)', re.IGNORECASE)
+_BEARER = re.compile(r"\b(bearer)\s+[^\s\",]+", re.IGNORECASE)
+_PRIVATE_KEY = re.compile(
+    # a body cut at MAX_BODY_CHARS may end inside a key: up to the end of the text, then
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
+_CONSUMER_KEY = re.compile(r'oauth_consumer_key="([^"]{1,200})"')
+_HIDDEN_HEADERS = frozenset({"cookie", "proxy-authorization", "x-xborder-admin-token"})
+_PAYMENT_KEYS = frozenset({"get", "cancel", "find"})
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without signatures, bearer tokens, private keys or any of ``secrets``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    lowered = text.lower()  # the expressions run only where their marker occurs (cheap test)
+    if "oauth_signature" in lowered:
+        text = _SIGNATURE.sub(_keep_quotes, text)
+    if "bearer" in lowered:
+        text = _BEARER.sub(_keep_scheme, text)
+    if "private key" in lowered:
+        text = _PRIVATE_KEY.sub(f"-----{REDACTED} PRIVATE KEY-----", text)
+    return text
+
+
+def _keep_quotes(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{REDACTED}{match.group(2)}"
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    return f"{match.group(1)} {REDACTED}"
+
+
+class EntryBuilder:
+    """Builds journal entries; ``secrets`` (the admin token) are redacted wherever they occur."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = tuple(s for s in secrets if s)
+
+    def __call__(self, trace: Trace) -> JournalEntry:
+        route, admitted = trace.route, trace.admitted
+        encrypted = admitted is not None and admitted.caller.encrypted
+        return JournalEntry(
+            at=datetime.fromtimestamp(time.time() - (time.perf_counter() - trace.started), UTC),
+            request_id=trace.request_id,
+            method=trace.method[:10],
+            path=_target(trace.path, trace.query)[:2000],
+            operation=route.name if route else None,
+            partner_id=route.partner_id[:35] if route else None,
+            payment_id=_payment_id(trace),
+            consumer_key=_consumer_key(trace),
+            status=trace.status,
+            reason_code=trace.reason_code,
+            latency_us=round((trace.finished - trace.started) * 1_000_000),
+            encrypted=encrypted,
+            request_headers=self._text(_json(self._headers(trace.headers))),
+            request_body=self._text(_decoded(trace.body), trace.body_size),
+            request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
+            response_body=self._text(_decoded(trace.content)),
+            response_plain=self._text(_decoded(trace.plain)) if trace.plain is not None else None,
+            explanation=json.dumps(trace.explanation) if trace.explanation else None,
+        )
+
+    def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {
+            name: REDACTED if name in _HIDDEN_HEADERS else redact(value, self._secrets)
+            for name, value in headers.items()
+        }
+
+    def _text(self, text: str, size: int | None = None) -> str:
+        """``text`` redacted, then cut to :data:`MAX_BODY_CHARS`; ``size`` is the original's
+        length in bytes when the trace kept only its head."""
+        text = redact(text, self._secrets)
+        if len(text) > MAX_BODY_CHARS or (size is not None and size > MAX_BODY_CHARS):
+            more = (size or len(text)) - MAX_BODY_CHARS
+            text = _without_secret_head(text[:MAX_BODY_CHARS], self._secrets)
+            text += f"\n[... {more} more]"
+        return text
+
+
+def _without_secret_head(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without a trailing start of one of ``secrets`` (a cut may split one)."""
+    for secret in secrets:
+        for length in range(min(len(secret) - 1, len(text)), 3, -1):
+            if text.endswith(secret[:length]):
+                return text[:-length] + REDACTED
+    return text
+
+
+def _target(path: bytes, query: bytes) -> str:
+    raw = path.split(b"?", 1)[0] + (b"?" + query if query else b"")
+    return raw.decode("latin-1")
+
+
+def _json(document: dict[str, str]) -> str:
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _decoded(raw: bytes | None) -> str:
+    return (raw or b"").decode("utf-8", errors="replace")
+
+
+def _payment_id(trace: Trace) -> str | None:
+    """The payment the answer names, else the id or reference the request named."""
+    if trace.answered_id is not None:
+        return trace.answered_id[:40]
+    route = trace.route
+    if route is not None and route.name in _PAYMENT_KEYS and route.key:
+        return route.key[:40]
+    return None
+
+
+def _consumer_key(trace: Trace) -> str | None:
+    if trace.admitted is not None:
+        return trace.admitted.caller.consumer_key
+    if trace.explanation is not None:  # refused: the key it claimed, if it parses
+        claimed = _CONSUMER_KEY.search(trace.headers.get("authorization", ""))
+        return claimed.group(1) if claimed else None
+    return None

@@ -1,0 +1,149 @@
+"""``GET /metrics``: Prometheus text format (issue 14).
+
+Decision: the endpoint is served where the admin API is (off by default in production, D17)
+and asks for the same credential, ``Authorization: Bearer <XBORDER_ADMIN_TOKEN>``
+(Prometheus sends it with ``authorization: {credentials: ...}`` in a scrape config): the
+counts reveal traffic and partners' activity, which an anonymous caller has no business
+seeing.
+
+Two kinds of series:
+
+- per process, fed by the request journal's thread from each answered XBS request (off the
+  request path): ``xborder_requests_total{operation,status}``,
+  ``xborder_request_duration_seconds{operation}`` and ``xborder_journal_dropped_total``.
+  With several workers, each scrape sees the process that answered it;
+- read from the database at scrape time, so the same from every process:
+  ``xborder_payments{status}``, ``xborder_outbox_backlog`` (events not yet delivered, given
+  up or skipped) and ``xborder_webhook_events{outcome}`` (DELIVERED, FAILED, SKIPPED, WAITING);
+- the request writer of this process (group commit): ``xborder_writer_groups_total``,
+  ``xborder_writer_units_total`` and ``xborder_writer_group_seconds_total``, so that
+  ``rate(units)/rate(groups)`` is the mean group size and ``rate(seconds)/rate(groups)`` the
+  mean time from a group's start to its commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from xborder.services.journal_ports import JournalEntry
+from xborder.storage.stats import store_counts
+from xborder.storage.writer import GroupStats
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class Metrics:
+    """One app's metrics, in a registry of its own (several apps may share a process)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        dropped: Callable[[], int] = lambda: 0,
+        writer: GroupStats | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry()  # collect() runs at scrape only
+        self.requests = Counter(
+            "xborder_requests",
+            "XBS requests answered by this process",
+            ["operation", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "xborder_request_duration_seconds",
+            "Time from a request's arrival to its answer, in this process",
+            ["operation"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_StoreCollector(engine, dropped))
+        if writer is not None:
+            self.registry.register(_WriterCollector(writer))
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def observe(self, entry: JournalEntry) -> None:
+        """A journal listener: count one answered request."""
+        key = (entry.operation or "unrouted", entry.status)
+        series = self._series.get(key)
+        if series is None:  # label lookups are slow; a handful of series is all there is
+            series = (self.requests.labels(key[0], str(key[1])), self.latency.labels(key[0]))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(entry.latency_us / 1_000_000)
+
+    def render(self) -> bytes:
+        """The text exposition (runs the database counts: call off the event loop)."""
+        return generate_latest(self.registry)
+
+
+class _StoreCollector(Collector):
+    def __init__(self, engine: Engine, dropped: Callable[[], int]) -> None:
+        self._engine = engine
+        self._dropped = dropped
+
+    def collect(self) -> Iterator[Metric]:
+        counts = store_counts(self._engine)
+        payments = GaugeMetricFamily("xborder_payments", "Stored payments", labels=["status"])
+        for status, count in sorted(counts.payments.items()):
+            payments.add_metric([status], count)
+        yield payments
+        events = GaugeMetricFamily(
+            "xborder_webhook_events", "Status-change events by outcome", labels=["outcome"]
+        )
+        for outcome, count in sorted(counts.events.items()):
+            events.add_metric([outcome], count)
+        yield events
+        backlog = counts.events.get("WAITING", 0)
+        yield GaugeMetricFamily("xborder_outbox_backlog", "Events waiting for delivery", backlog)
+        dropped = GaugeMetricFamily(
+            "xborder_journal_dropped", "Journal records dropped (ring full)", self._dropped()
+        )
+        yield dropped
+
+
+class _WriterCollector(Collector):
+    def __init__(self, stats: GroupStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats
+        yield CounterMetricFamily(
+            "xborder_writer_groups", "Write groups committed by this process", stats.groups
+        )
+        yield CounterMetricFamily(
+            "xborder_writer_units",
+            "Units of work in those groups (size = units/groups)",
+            stats.units,
+        )
+        yield CounterMetricFamily(
+            "xborder_writer_group_seconds",
+            "Seconds from a group's start to its commit, summed",
+            stats.seconds,
+        )
+
+
+def metrics_endpoint(
+    metrics: Metrics,
+    authorise: Callable[[Request], None],
+    refuse: Callable[[BaseException], Response],
+) -> Callable[[Request], Any]:
+    """The ``/metrics`` endpoint behind the admin credential."""
+
+    async def serve(request: Request) -> Response:
+        try:
+            authorise(request)
+            body = await run_in_threadpool(metrics.render)
+        except Exception as exc:  # noqa: BLE001 - refused like an admin call
+            return refuse(exc)
+        return Response(body, headers={"content-type": CONTENT_TYPE_LATEST})
+
+    return serve

@@ -1,0 +1,70 @@
+"""``GET /metrics`` (issue 14): Prometheus text behind the admin token, where the admin API is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
+
+from tests.payloads import path, payment_request
+from xborder.api.app import create_app
+from xborder.config import Settings
+
+TOKEN = "metrics-admin-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings.replace(admin_token=TOKEN), engine=engine)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", headers=AUTH)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def test_requests_payments_and_outbox_are_counted(client: TestClient) -> None:
+    created = client.post(path("/payment"), json={"paymentrequest": payment_request("M-1")})
+    payment_id = created.json()["payment"]["id"]
+    client.post(path(f"/{payment_id}/cancel"), json={"cancelpaymentrequest": {}})
+    client.post(path("/payment"), json={"paymentrequest": payment_request("M-2")})
+    client.get(path("/unknown-payment"))
+    client.app.state.recorder.flush()  # type: ignore[attr-defined]
+
+    seen = samples(client)
+    assert seen[("xborder_requests_total", (("operation", "create"), ("status", "200")))] == 2
+    assert seen[("xborder_requests_total", (("operation", "cancel"), ("status", "200")))] == 1
+    assert seen[("xborder_requests_total", (("operation", "get"), ("status", "404")))] == 1
+    assert seen[("xborder_request_duration_seconds_count", (("operation", "create"),))] == 2
+    assert seen[("xborder_payments", (("status", "CANCELLED"),))] == 1
+    assert seen[("xborder_payments", (("status", "PENDING"),))] == 1
+    # the sender is off in this suite: the cancel's status change waits in the outbox
+    assert seen[("xborder_outbox_backlog", ())] >= 1
+    assert seen[("xborder_webhook_events", (("outcome", "WAITING"),))] >= 1
+    assert seen[("xborder_journal_dropped", ())] == 0
+    # three writes went through the request writer (two creates, a cancel; the get is a read)
+    assert seen[("xborder_writer_units_total", ())] == 3
+    assert 1 <= seen[("xborder_writer_groups_total", ())] <= 3
+    assert seen[("xborder_writer_group_seconds_total", ())] > 0
+
+
+def test_metrics_need_the_admin_token(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_metrics_are_off_with_the_admin_api(settings: Settings, engine: Engine) -> None:
+    configured = settings.replace(admin_token=TOKEN, deployment="production")
+    with TestClient(create_app(configured, engine=engine)) as client:
+        assert client.get("/metrics", headers=AUTH).status_code == 404
