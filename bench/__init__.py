@@ -1,5 +1,5 @@
-"""xborder's benchmark (issues 7 and 12): ``python -m bench.run`` (``make bench``,
-``xborder bench``) measures issue 12's targets.
+"""xborder's benchmark (issues 7 and 12): ``python -m bench.run`` (``make bench``) measures
+issue 12's targets.
 
 Modules:
   run         the command line, the run matrix and the interleaving with the ceiling

@@ -4,7 +4,6 @@ a ratio to the ceiling measured around it in the same run.
     python -m bench.run            # every target run, under 10 minutes (make bench)
     python -m bench.run --quick    # every target, shorter runs, fewer extras (~3 minutes)
     python -m bench.run --only "unsigned cancel,create"   # runs whose name holds those words
-    xborder bench [same options]
 
 The load is issue 12's: ``wrk -t1 -c32`` (``--threads`` changes -t). For each run: a fresh
 copy of the store (``bench.store``), requests built before the timed phase
