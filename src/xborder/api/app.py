@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -118,6 +119,8 @@ def create_app(
         ]
         for thread in threads:
             thread.start()
+        gc.collect()
+        gc.freeze()  # what start-up built lives as long as the process: keep it out of GC passes
         yield
         for thread in reversed(threads):
             thread.stop()
