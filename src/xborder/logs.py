@@ -44,8 +44,8 @@ class LineWriter(logging.Handler):
     a request never waits on the terminal, pipe or file behind the stream.
 
     The logging thread only appends to a deque (thread-safe, and it wakes nobody): waking the
-    writer thread for every line, as a queue does, hands it the GIL once per request, which
-    measured 80 us a request under load. Lines still buffered are written at exit.
+    writer thread for every line, as a queue does, hands it the GIL once per request, at a
+    cost comparable to a request's own work. Lines still buffered are written at exit.
     """
 
     def __init__(self, stream: TextIO) -> None:

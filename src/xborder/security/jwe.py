@@ -101,7 +101,7 @@ def _copied(template: JWE) -> JWE:
     """A shallow copy of a template token, in the state ``JWE()`` would build.
 
     ``JWE()`` deep-copies jwcrypto's registry of header parameters into every token, which
-    costs about 50 µs, more than all the rest of an encryption but the RSA operation. jwcrypto
+    costs more than all the rest of an encryption but the RSA operation. jwcrypto
     only reads a token's registry (it writes it only for ``JWE(header_registry=...)``, never
     used here), so copies of one template share it; callers replace what jwcrypto changes in
     place (``objects``). tests/unit/test_security_fast_paths.py pins the equivalence.

@@ -6,15 +6,13 @@ units of work therefore start with ``BEGIN IMMEDIATE``, which takes the write lo
 and lets ``busy_timeout`` queue the writers; read-only units use a plain ``BEGIN``.
 
 ``busy_timeout`` does not queue writers fairly, though: a waiting writer sleeps in growing
-steps (1, 2, 5 ... 100 ms) and retries, so when the server's threads all want to write at
-once most of them sleep while the lock is free, and throughput collapses under load (about
-200 cancels/s with 32 clients, p50 over 100 ms). Each file engine therefore also has a
-:func:`write_lock` that write units of work take first: they queue on it in Python, and
-across processes on an ``flock`` of a file beside the database, which the kernel hands to
-the next waiter the moment it is released. SQLite's own lock stays the guarantee; these
-only keep its busy handler from sleeping while the lock is free. Measured with two workers
-(two runs each): p99 of a signed cancel 210-270 ms -> 110-125 ms, and 670-950 ms -> 240-420
-ms with ``synchronous=FULL``.
+steps and retries, so when several writers want the lock at once most of them sleep while it
+is free, and throughput collapses under load. Each file engine therefore also has a
+:func:`write_lock` that writers take first (the writer's groups, and the units of work that
+own their transaction): the threads of a process queue on it in Python, and the processes on
+an ``flock`` of a file beside the database, which the kernel hands to the next waiter the
+moment it is released. SQLite's own lock stays the guarantee; these only keep its busy
+handler from sleeping while the lock is free (docs/performance.md has the figures).
 """
 
 from __future__ import annotations
@@ -137,8 +135,8 @@ def _ping_idle_connections(engine: Engine) -> None:
     """Check a pooled PostgreSQL connection before handing it out, unless it was in use
     within the last ``ALIVE_BYPASS_SECONDS``.
 
-    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip and about 90 µs of
-    CPU, three times per signed request. A connection returned half a second ago is alive
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip and its CPU on every
+    use of a pooled connection. A connection returned half a second ago is alive
     but for a server restart inside that half second (the statement then fails once and the
     pool discards the connection when its reset fails). Connection pools commonly skip the
     check so (HikariCP's ``aliveBypassWindowMs``, 500 ms by default). A failed ping makes

@@ -1,9 +1,9 @@
 """Hot statements: SQLAlchemy Core compiles them once per dialect; the DBAPI cursor runs them.
 
-Every signed request runs a handful of tiny statements (a project lookup, a nonce insert, a
-payment read, a conditional update, an outbox insert). Through ``Connection.execute`` each
-costs 60-100 µs of Python (execution context, events, result wrapping) against 5-15 µs in
-SQLite itself, so the statements on that path are compiled here once, with their column
+Every request runs a handful of tiny statements (a registry check, a nonce insert, a payment
+read, a conditional update, an outbox insert). Through ``Connection.execute`` each costs
+several times more Python (execution context, events, result wrapping) than SQLite spends on
+it, so the statements on that path are compiled here once, with their column
 types' bind and result processors, and run on the connection's DBAPI cursor. The SQL, the
 parameter handling and the conversions are SQLAlchemy's own; only the per-call machinery is
 skipped (the approach of SQLAlchemy's performance FAQ for hot paths).
