@@ -15,6 +15,7 @@ import copy
 import secrets
 from types import TracebackType
 
+from xborder.api.gate import Admitted, Caller, Incoming
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
 from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError, DuplicateReference
@@ -189,3 +190,22 @@ class FakeUowFactory:
 
     def __call__(self, *, readonly: bool = False) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
+
+
+class OpenGate:
+    """A gate that admits every request as an unauthenticated sandbox caller, for suites that
+    are not about authentication (implements :class:`xborder.api.gate.Gate`)."""
+
+    def admit(self, incoming: Incoming) -> Admitted:
+        return Admitted(
+            Caller(consumer_key=None), incoming.body, incoming.headers.get("content-type")
+        )
+
+    def record(self, uow: AbstractUnitOfWork, admitted: Admitted) -> None:
+        return None
+
+    def settle(self, admitted: Admitted) -> None:
+        return None
+
+    def seal(self, caller: Caller, body: bytes, media_type: str) -> tuple[bytes, dict[str, str]]:
+        return body, {}

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from tests.fakes import OpenGate
 from tests.lifecycle_support import bind
 from tests.payloads import payment_request
 from xborder.api.app import create_app
-from xborder.api.gate import OpenGate
 from xborder.cli import main
 from xborder.cli.commands._profiles import Injected
 from xborder.config import Settings

@@ -38,9 +38,9 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from tests.databases import truncate_all
+from tests.fakes import OpenGate
 from tests.lifecycle_support import bind, request
 from xborder.api.app import create_app
-from xborder.api.gate import OpenGate
 from xborder.clock import FixedClock
 from xborder.config import Settings
 from xborder.domain.errors import ActionRefused, CancellationNotPermitted

@@ -9,9 +9,9 @@ the registry the decision rested on is still current and records the nonce, so t
 the request's state change commit together (a request refused after the gate still consumes
 its nonce: the refusal is answered, not rolled back). :meth:`Gate.settle` runs after commit.
 
-The app's default gate is :class:`xborder.api.security_gate.SignedGate`, chosen from the
-settings; :class:`OpenGate`, which lets everything through as a sandbox caller, remains for
-tests that are not about authentication. The routes do not change with the gate.
+The app's gate is :class:`xborder.api.security_gate.SignedGate`, chosen from the settings;
+tests that are not about authentication pass ``tests.fakes.OpenGate``. The routes do not
+change with the gate.
 """
 
 from __future__ import annotations
@@ -83,21 +83,3 @@ class Gate(Protocol):
     def seal(self, caller: Caller, body: bytes, media_type: str) -> tuple[bytes, dict[str, str]]:
         """Encrypt a success body for ``caller`` when its request was encrypted."""
         ...
-
-
-class OpenGate:
-    """Admits every request as an unauthenticated sandbox caller."""
-
-    def admit(self, incoming: Incoming) -> Admitted:
-        return Admitted(
-            Caller(consumer_key=None), incoming.body, incoming.headers.get("content-type")
-        )
-
-    def record(self, uow: AbstractUnitOfWork, admitted: Admitted) -> None:
-        return None
-
-    def settle(self, admitted: Admitted) -> None:
-        return None
-
-    def seal(self, caller: Caller, body: bytes, media_type: str) -> tuple[bytes, dict[str, str]]:
-        return body, {}
