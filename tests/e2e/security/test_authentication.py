@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import pytest
 from oauth1.oauth import OAuth, SignatureMethod
+from sqlalchemy.engine import Engine
+from starlette.testclient import TestClient
 
 from tests.e2e.security.conftest import (
     BASE,
@@ -23,7 +25,10 @@ from tests.e2e.security.conftest import (
 )
 from tests.payloads import PARTNER, encode, path
 from tests.signing import mastercard_header
+from xborder.api.app import create_app
 from xborder.api.codecs import XML
+from xborder.clock import FixedClock
+from xborder.config import Settings
 from xborder.security import oauth1
 
 RETRIEVE = "?ref=NOT-THERE"  # 404 Source GetPayment proves the request got past the gate
@@ -315,3 +320,19 @@ def test_route_errors_come_before_authentication(api: Api) -> None:
     assert api.http.get("/send/v1/nothing").status_code == 404
     response = api.http.get(path(RETRIEVE, partner="has space"))
     assert response.json()["Errors"]["Error"]["Source"] == "partner-id"
+
+
+def test_a_request_refused_after_the_gate_consumes_its_nonce_for_every_process(
+    api: Api, signed_settings: Settings, engine: Engine, clock: FixedClock
+) -> None:
+    """Issue 12: the nonce is recorded in the request's own transaction, refusal or not; a
+    second app on the same database (another worker) knows it without sharing a cache."""
+    target = path(RETRIEVE)
+    header = mastercard_header(BASE + target, "GET", None, SANDBOX_KEY, api.keys.signer.key)
+    assert api.http.get(target, headers={"Authorization": header}).status_code == 404
+    other = create_app(signed_settings, engine=engine, clock=clock)
+    with TestClient(other, base_url=BASE) as http:
+        assert gateway_error(http.get(target, headers={"Authorization": header})) == (
+            401,
+            "DECLINED",
+        )
