@@ -1,4 +1,5 @@
-"""The console's pages (GET): payments, a payment, balances, requests, a request, webhooks.
+"""The console's pages (GET): the home page's figures, payments, a payment, balances,
+requests, a request, webhooks.
 
 Each returns a template name and its context; they run off the event loop and read through
 the same use cases and repositories as the admin API (plus :mod:`xborder.storage.console`
@@ -24,6 +25,12 @@ from xborder.services.journal_ports import JournalFilter
 from xborder.storage import console as queries
 
 PAGE = 100
+
+
+def home_page(console: Console, _request: Request) -> tuple[str, dict[str, Any]]:
+    """The figures ``/metrics`` serves: requests by status, payments by status, the outbox
+    backlog and delivery failures, the writer's group size and commit latency."""
+    return "home.html", {"figures": console.figures()}
 
 
 def payments_page(console: Console, request: Request) -> tuple[str, dict[str, Any]]:
