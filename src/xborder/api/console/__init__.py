@@ -136,6 +136,9 @@ def _stream_endpoint(console: Console) -> Endpoint:
         if session_of(console, request) is None:
             return Response("log in first", status_code=401)
         start = await run_in_threadpool(journal.latest_ids, uow_factory=console.admin.uow_factory)
+        after = request.query_params.get("after", "")
+        if after.isdigit() and len(after) < 18:  # the requests page: from what it showed
+            start = (int(after), start[1], start[2])
         return StreamingResponse(
             events(console.admin, start, None),
             media_type="text/event-stream",

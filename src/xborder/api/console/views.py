@@ -101,13 +101,18 @@ def requests_page(console: Console, request: Request) -> tuple[str, dict[str, An
         status=int(status) if status.isdigit() and len(status) <= 3 else None,
     )
     before = q.get("before", "")
+    uow_factory = console.admin.uow_factory
+    head = journal.latest_ids(uow_factory=uow_factory)[0]  # before the listing: no gap
     entries = journal.list_requests(
         where,
         limit=PAGE,
         before=int(before) if before.isdigit() and len(before) < 18 else None,
-        uow_factory=console.admin.uow_factory,
+        uow_factory=uow_factory,
     )
     return "requests.html", {
+        # the live stream goes on from here: what was recorded while the page was being
+        # built arrives over it, and nothing the page shows arrives twice
+        "after": max([head, *(e.id for e in entries)]),
         "entries": [entry_view(e) for e in entries],
         "filters": {
             "partner": q.get("partner", ""),
