@@ -31,7 +31,7 @@ def app_client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
 @pytest.fixture
 def console(app_client: TestClient) -> TestClient:
     answer = app_client.post("/console/login", data={"token": TOKEN}, follow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["location"] == "/console/payments"
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/"
     assert "httponly" in answer.headers["set-cookie"].lower()
     assert "samesite=strict" in answer.headers["set-cookie"].lower()
     return app_client
@@ -51,6 +51,7 @@ def create(client: TestClient, reference: str) -> str:
 
 def test_pages_need_a_session_and_a_wrong_token_is_refused(app_client: TestClient) -> None:
     for page in (
+        "/console/",
         "/console/payments",
         "/console/requests",
         "/console/balances",
@@ -72,6 +73,39 @@ def test_a_one_time_login_link_logs_in_once(app_client: TestClient) -> None:
     assert again.status_code == 200 and "used already or has expired" in again.text
     forged = ConsoleKeys("another-token").login_key()
     assert "used already" in app_client.get(f"/console/login?key={forged}").text
+
+
+def figure(html: str, table: str, label: str) -> str:
+    """The number next to ``label`` in the home page's table ``table``."""
+    section = html.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+    found = re.search(
+        rf">{re.escape(label)}(?:</a>)?[^<]*</td><td class=\"n\"[^>]*>([^<]+)<", section
+    )
+    assert found, section
+    return found.group(1)
+
+
+def test_home_page_shows_the_figures_of_metrics(console: TestClient) -> None:
+    payment_id = create(console, "HOME-1")
+    create(console, "HOME-2")
+    console.post(path(f"/{payment_id}/cancel"), json={"cancelpaymentrequest": {}})
+    console.get(path("/no-such-payment"))
+    console.app.state.recorder.flush()  # type: ignore[attr-defined]
+
+    html = console.get("/console/").text
+    assert figure(html, "requests-by-status", "200") == "3"
+    assert figure(html, "requests-by-status", "404") == "1"
+    assert figure(html, "payments-by-status", "CANCELLED") == "1"
+    assert figure(html, "payments-by-status", "PENDING") == "1"
+    assert int(figure(html, "outbox", "Backlog (waiting for delivery)")) >= 1  # sender off
+    assert figure(html, "outbox", "Delivery failures") == "0"
+    assert figure(html, "writer", "Groups committed") != "0"
+    assert 1.0 <= float(figure(html, "writer", "Mean group size (units)")) <= 3.0
+    assert float(figure(html, "writer", "Mean commit latency (ms)")) > 0
+    # the same reading as GET /metrics (one implementation of the figures)
+    metrics = console.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    assert 'xborder_payments{status="CANCELLED"} 1.0' in metrics
+    assert 'xborder_requests_total{operation="get",status="404"} 1.0' in metrics
 
 
 def test_find_a_payment_cancel_it_and_see_what_touched_it(console: TestClient) -> None:

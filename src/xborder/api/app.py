@@ -137,7 +137,7 @@ def create_app(
         *admin_routes(settings, services),  # D17
         *oauth2_routes(services.uow_factory),  # D23: the Balance API's authorization server
         *metrics_routes(settings, metrics),  # issue 14
-        *console_routes(settings, services, engine),  # issue 14: /console
+        *console_routes(settings, services, engine, metrics),  # issue 14: /console
     ]
     others = Starlette(routes=routes, lifespan=lifespan)
     if not settings.auth:

@@ -24,6 +24,7 @@ Two kinds of series:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -36,10 +37,42 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from xborder.services.journal_ports import JournalEntry
-from xborder.storage.stats import store_counts
+from xborder.storage.stats import StoreCounts, store_counts
 from xborder.storage.writer import GroupStats
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What ``/metrics`` and the console's home page show, read once from the same sources."""
+
+    requests: dict[str, int]  # answered XBS requests by HTTP status, this process
+    store: StoreCounts  # payments by status, outbox events by outcome (the database)
+    dropped: int  # journal records dropped, this process
+    writer: GroupStats | None  # this process's request writer (group commit)
+
+    @property
+    def backlog(self) -> int:
+        """Status-change events waiting for delivery."""
+        return self.store.events.get("WAITING", 0)
+
+    @property
+    def delivery_failures(self) -> int:
+        """Status-change events whose delivery was given up."""
+        return self.store.events.get("FAILED", 0)
+
+    @property
+    def group_size(self) -> float | None:
+        """Mean units of work per committed write group."""
+        writer = self.writer
+        return writer.units / writer.groups if writer and writer.groups else None
+
+    @property
+    def commit_ms(self) -> float | None:
+        """Mean milliseconds from a write group's start to its commit."""
+        writer = self.writer
+        return writer.seconds * 1000 / writer.groups if writer and writer.groups else None
 
 
 class Metrics:
@@ -65,9 +98,10 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_StoreCollector(engine, dropped))
-        if writer is not None:
-            self.registry.register(_WriterCollector(writer))
+        self._engine = engine
+        self._dropped = dropped
+        self._writer = writer
+        self.registry.register(_FiguresCollector(self.figures))
         self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, entry: JournalEntry) -> None:
@@ -80,55 +114,70 @@ class Metrics:
         series[0].inc()
         series[1].observe(entry.latency_us / 1_000_000)
 
+    def figures(self) -> Figures:
+        """The figures of both views (runs the database counts: call off the event loop)."""
+        by_status: dict[str, int] = {}
+        for family in self.requests.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    status = sample.labels["status"]
+                    by_status[status] = by_status.get(status, 0) + int(sample.value)
+        writer = self._writer
+        snapshot = GroupStats(writer.groups, writer.units, writer.seconds) if writer else None
+        return Figures(by_status, store_counts(self._engine), self._dropped(), snapshot)
+
     def render(self) -> bytes:
         """The text exposition (runs the database counts: call off the event loop)."""
         return generate_latest(self.registry)
 
 
-class _StoreCollector(Collector):
-    def __init__(self, engine: Engine, dropped: Callable[[], int]) -> None:
-        self._engine = engine
-        self._dropped = dropped
+class _FiguresCollector(Collector):
+    """The series read at scrape time: the database's counts and the writer's."""
+
+    def __init__(self, figures: Callable[[], Figures]) -> None:
+        self._figures = figures
 
     def collect(self) -> Iterator[Metric]:
-        counts = store_counts(self._engine)
-        payments = GaugeMetricFamily("xborder_payments", "Stored payments", labels=["status"])
-        for status, count in sorted(counts.payments.items()):
-            payments.add_metric([status], count)
-        yield payments
-        events = GaugeMetricFamily(
-            "xborder_webhook_events", "Status-change events by outcome", labels=["outcome"]
-        )
-        for outcome, count in sorted(counts.events.items()):
-            events.add_metric([outcome], count)
-        yield events
-        backlog = counts.events.get("WAITING", 0)
-        yield GaugeMetricFamily("xborder_outbox_backlog", "Events waiting for delivery", backlog)
-        dropped = GaugeMetricFamily(
-            "xborder_journal_dropped", "Journal records dropped (ring full)", self._dropped()
-        )
-        yield dropped
+        figures = self._figures()
+        yield from _store_families(figures)
+        if figures.writer is not None:
+            yield from _writer_families(figures.writer)
 
 
-class _WriterCollector(Collector):
-    def __init__(self, stats: GroupStats) -> None:
-        self._stats = stats
+def _store_families(figures: Figures) -> Iterator[Metric]:
+    counts = figures.store
+    payments = GaugeMetricFamily("xborder_payments", "Stored payments", labels=["status"])
+    for status, count in sorted(counts.payments.items()):
+        payments.add_metric([status], count)
+    yield payments
+    events = GaugeMetricFamily(
+        "xborder_webhook_events", "Status-change events by outcome", labels=["outcome"]
+    )
+    for outcome, count in sorted(counts.events.items()):
+        events.add_metric([outcome], count)
+    yield events
+    yield GaugeMetricFamily(
+        "xborder_outbox_backlog", "Events waiting for delivery", figures.backlog
+    )
+    yield GaugeMetricFamily(
+        "xborder_journal_dropped", "Journal records dropped (ring full)", figures.dropped
+    )
 
-    def collect(self) -> Iterator[Metric]:
-        stats = self._stats
-        yield CounterMetricFamily(
-            "xborder_writer_groups", "Write groups committed by this process", stats.groups
-        )
-        yield CounterMetricFamily(
-            "xborder_writer_units",
-            "Units of work in those groups (size = units/groups)",
-            stats.units,
-        )
-        yield CounterMetricFamily(
-            "xborder_writer_group_seconds",
-            "Seconds from a group's start to its commit, summed",
-            stats.seconds,
-        )
+
+def _writer_families(stats: GroupStats) -> Iterator[Metric]:
+    yield CounterMetricFamily(
+        "xborder_writer_groups", "Write groups committed by this process", stats.groups
+    )
+    yield CounterMetricFamily(
+        "xborder_writer_units",
+        "Units of work in those groups (size = units/groups)",
+        stats.units,
+    )
+    yield CounterMetricFamily(
+        "xborder_writer_group_seconds",
+        "Seconds from a group's start to its commit, summed",
+        stats.seconds,
+    )
 
 
 def metrics_endpoint(

@@ -73,11 +73,14 @@ def admin_services(settings: Settings, services: Services) -> AdminServices:
     )
 
 
-def console_routes(settings: Settings, services: Services, engine: Engine) -> list[BaseRoute]:
-    """The web console, wherever the admin API is (issue 14, D17)."""
+def console_routes(
+    settings: Settings, services: Services, engine: Engine, metrics: Metrics
+) -> list[BaseRoute]:
+    """The web console, wherever the admin API is (issue 14, D17); its home page shows the
+    figures ``/metrics`` serves."""
     if not settings.admin_enabled:
         return []
-    return [console_mount(admin_services(settings, services), engine)]
+    return [console_mount(admin_services(settings, services), engine, metrics.figures)]
 
 
 def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | None:

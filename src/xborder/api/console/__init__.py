@@ -32,15 +32,20 @@ from xborder.api.console.web import (
     set_session,
     templates,
 )
+from xborder.api.metrics import Figures
 from xborder.services import journal
 
 
-def console_mount(admin: AdminServices, engine: Engine) -> BaseRoute:
-    """The console, to mount at :data:`ROOT`."""
-    console = Console(admin, engine, ConsoleKeys(admin.token) if admin.token else None, templates())
+def console_mount(
+    admin: AdminServices, engine: Engine, figures: Callable[[], Figures]
+) -> BaseRoute:
+    """The console, to mount at :data:`ROOT`; ``figures`` feed its home page (the ones
+    ``/metrics`` serves)."""
+    keys = ConsoleKeys(admin.token) if admin.token else None
+    console = Console(admin, engine, keys, templates(), figures)
     payment = "/payments/{partner_id}/{payment_id}"
     routes = [
-        Route("/", _home, methods=["GET"]),
+        Route("/", page(console, views.home_page), methods=["GET"]),
         Route("/login", _login_endpoint(console), methods=["GET", "POST"]),
         Route("/logout", _logout, methods=["POST"]),
         Route("/payments", page(console, views.payments_page), methods=["GET"]),
@@ -77,10 +82,6 @@ def console_mount(admin: AdminServices, engine: Engine) -> BaseRoute:
     return Mount(ROOT, app=Router(routes=routes))
 
 
-async def _home(_request: Request) -> Response:
-    return RedirectResponse(f"{ROOT}/payments", status_code=303)
-
-
 async def _logout(_request: Request) -> Response:
     response = RedirectResponse(f"{ROOT}/login", status_code=303)
     response.delete_cookie(COOKIE, path=ROOT)
@@ -108,14 +109,14 @@ def _login_endpoint(console: Console) -> Endpoint:
             message = "That login link was used already or has expired."
             return render(console, request, "login.html", {"message": message})
         if session_of(console, request):
-            return RedirectResponse(f"{ROOT}/payments", status_code=303)
+            return RedirectResponse(f"{ROOT}/", status_code=303)
         return render(console, request, "login.html", {"message": ""})
 
     return login
 
 
 def _logged_in(console: Console, request: Request) -> Response:
-    response = RedirectResponse(f"{ROOT}/payments", status_code=303)
+    response = RedirectResponse(f"{ROOT}/", status_code=303)
     return set_session(response, console, secure=request.url.scheme == "https")
 
 
@@ -135,6 +136,9 @@ def _stream_endpoint(console: Console) -> Endpoint:
         if session_of(console, request) is None:
             return Response("log in first", status_code=401)
         start = await run_in_threadpool(journal.latest_ids, uow_factory=console.admin.uow_factory)
+        after = request.query_params.get("after", "")
+        if after.isdigit() and len(after) < 18:  # the requests page: from what it showed
+            start = (int(after), start[1], start[2])
         return StreamingResponse(
             events(console.admin, start, None),
             media_type="text/event-stream",

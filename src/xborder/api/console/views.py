@@ -1,4 +1,5 @@
-"""The console's pages (GET): payments, a payment, balances, requests, a request, webhooks.
+"""The console's pages (GET): the home page's figures, payments, a payment, balances,
+requests, a request, webhooks.
 
 Each returns a template name and its context; they run off the event loop and read through
 the same use cases and repositories as the admin API (plus :mod:`xborder.storage.console`
@@ -24,6 +25,12 @@ from xborder.services.journal_ports import JournalFilter
 from xborder.storage import console as queries
 
 PAGE = 100
+
+
+def home_page(console: Console, _request: Request) -> tuple[str, dict[str, Any]]:
+    """The figures ``/metrics`` serves: requests by status, payments by status, the outbox
+    backlog and delivery failures, the writer's group size and commit latency."""
+    return "home.html", {"figures": console.figures()}
 
 
 def payments_page(console: Console, request: Request) -> tuple[str, dict[str, Any]]:
@@ -94,13 +101,18 @@ def requests_page(console: Console, request: Request) -> tuple[str, dict[str, An
         status=int(status) if status.isdigit() and len(status) <= 3 else None,
     )
     before = q.get("before", "")
+    uow_factory = console.admin.uow_factory
+    head = journal.latest_ids(uow_factory=uow_factory)[0]  # before the listing: no gap
     entries = journal.list_requests(
         where,
         limit=PAGE,
         before=int(before) if before.isdigit() and len(before) < 18 else None,
-        uow_factory=console.admin.uow_factory,
+        uow_factory=uow_factory,
     )
     return "requests.html", {
+        # the live stream goes on from here: what was recorded while the page was being
+        # built arrives over it, and nothing the page shows arrives twice
+        "after": max([head, *(e.id for e in entries)]),
         "entries": [entry_view(e) for e in entries],
         "filters": {
             "partner": q.get("partner", ""),

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from xborder.api.admin import AdminServices
 from xborder.api.console.session import COOKIE, SESSION_SECONDS, ConsoleKeys
 from xborder.api.errors import render_error
+from xborder.api.metrics import Figures
 from xborder.errors import XborderError
 
 log = logging.getLogger("xborder.console")
@@ -40,6 +41,7 @@ class Console:
     engine: Engine
     keys: ConsoleKeys | None  # None: no admin token configured, nobody can log in
     templates: jinja2.Environment
+    figures: Callable[[], Figures]  # the home page's, shared with /metrics
 
 
 def templates() -> jinja2.Environment:
