@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench install clean
+.PHONY: run test check bench fuzz install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/test
+
+# The contract fuzzer of make test, longer: XBORDER_FUZZ_EXAMPLES examples per operation and
+# mode, and as many stateful scenarios (make test runs a few; tests/contract/test_fuzz.py).
+XBORDER_FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	XBORDER_FUZZ_EXAMPLES=$(XBORDER_FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:xdist -m fuzz tests/contract
 
 check: $(STAMP)
 	scripts/check

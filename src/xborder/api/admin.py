@@ -96,6 +96,14 @@ def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], 
     return serve
 
 
+async def unknown_path(_request: Request, _exc: Exception) -> Response:
+    """404 in the ``Errors`` envelope, as the XBS paths answer it, for a path no route of the
+    app matches: an admin path whose parameter holds a line break is one (Starlette's mount
+    pattern stops at it), and the admin API is described as JSON only (D21)."""
+    rendered = render_error(problems.UnknownRoute())
+    return _json(rendered.status, envelope(rendered, new_request_id()), rendered)
+
+
 def _authorise(request: Request, token: str | None) -> None:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if not token or scheme.lower() != "bearer":
@@ -232,11 +240,17 @@ def _number(body: dict[str, Any], name: str) -> Decimal:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)]) from exc
 
 
+QUERY_DIGITS = 18
+"""At most this many ASCII digits in ``after`` and ``limit``: every such number fits the
+database's 64-bit integers (D21: what the description allows never fails)."""
+
+
 def _query_int(query: dict[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    # str.isdigit() alone also takes "²" and other digits that int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= QUERY_DIGITS):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
     return int(raw)
 

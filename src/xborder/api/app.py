@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from xborder.api.admin import unknown_path
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
@@ -124,7 +125,7 @@ def create_app(
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
         *admin_routes(settings, services),  # D17
     ]
-    others = Starlette(routes=routes, lifespan=lifespan)
+    others = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: unknown_path})
     if not settings.auth:
         announce_unsigned_mode(others)
     app = XborderApp(endpoint, others, routes, access_log=settings.access_log)

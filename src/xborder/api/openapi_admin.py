@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from xborder.api import openapi_errors as errors
+from xborder.api.admin import QUERY_DIGITS
 from xborder.api.balance import ACCOUNT_STATE, OPENING_TIME
 from xborder.api.codecs import JSON
 from xborder.api.openapi_schemas import ref
@@ -45,6 +46,7 @@ def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
 
 _PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
 _CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
+_COUNT: Schema = {"type": "string", "pattern": f"^[0-9]{{1,{QUERY_DIGITS}}}$"}
 _STEPS = {"type": "integer", "description": "Lifecycle steps run."}
 OPERATIONS: dict[tuple[str, str], AdminOperation] = {
     ("POST", "/partners/{partner_id}/accounts/{currency}/fund"): AdminOperation(
@@ -106,8 +108,8 @@ def admin_operation(method: str, template: str) -> dict[str, Any]:
             for name, schema in (
                 ("partner_id", _TEXT),
                 ("payment_id", _TEXT),
-                ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
-                ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+                ("after", {**_COUNT, "default": "0"}),
+                ("limit", {**_COUNT, "default": "100"}),
             )
         ]
     operation: dict[str, Any] = {

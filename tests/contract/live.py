@@ -1,0 +1,99 @@
+"""A live server for the contract fuzzer: its HTTP session, how it signs, what state it holds."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from oauth1.oauth import OAuth
+
+from tests.e2e.server import UNSIGNED, ServerProcess, running_server
+from xborder.api.admin import PREFIX as ADMIN_PREFIX
+from xborder.security.keys import load_private_key
+
+ADMIN_TOKEN = "contract-fuzz-admin-token"
+QUIET = {
+    # Nothing moves unless a request moves it: a state change seen around a refused request
+    # can only be that request's.
+    "XBORDER_SCHEDULER": "off",
+    "XBORDER_WEBHOOKS": "off",
+    "XBORDER_ADMIN_TOKEN": ADMIN_TOKEN,
+}
+BOOKKEEPING = frozenset({"nonces", "scheduler_leases", "registry_version", "alembic_version"})
+"""Tables a refused request may write: a signed request consumes its nonce (D11)."""
+
+
+class Credentials(requests.auth.AuthBase):
+    """Signs each XBS request exactly as sent with Mastercard's signer (when ``key`` is set)
+    and carries the admin bearer token (D17) on admin paths."""
+
+    def __init__(self, consumer_key: str | None = None, key: RSAPrivateKey | None = None):
+        self.consumer_key = consumer_key
+        self.key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        url = str(request.url)
+        if urlsplit(url).path.startswith(ADMIN_PREFIX):
+            request.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        elif self.key is not None:
+            body = request.body
+            payload = body.encode("utf-8") if isinstance(body, str) else body
+            request.headers["Authorization"] = OAuth.get_authorization_header(
+                url, str(request.method), payload or None, self.consumer_key, self.key
+            )
+        return request
+
+
+@dataclass
+class Live:
+    """A running server, a session that authenticates as ``mode`` says, its database."""
+
+    mode: str
+    server: ServerProcess
+    session: requests.Session
+    database: Path
+
+    def state(self) -> str:
+        """A digest of every table but the bookkeeping ones."""
+        digest = hashlib.sha256()
+        uri = f"file:{self.database}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            names = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
+            for (name,) in names.fetchall():
+                if name in BOOKKEEPING or name.startswith("sqlite_"):
+                    continue
+                rows = db.execute(f'SELECT * FROM "{name}"').fetchall()  # noqa: S608
+                digest.update(f"{name}:{sorted(map(repr, rows))}".encode())
+        return digest.hexdigest()
+
+    def status_of(self, partner_id: str, payment_id: str) -> Any:
+        """The payment's status through the Retrieve API, or the refusal's status code."""
+        url = self.server.url(f"/send/v1/partners/{partner_id}/crossborder/{payment_id}")
+        response = self.session.get(url, headers={"Accept": "application/json"}, timeout=15)
+        if response.status_code != 200:
+            return response.status_code
+        return response.json()["payment"]["status"]
+
+
+@contextlib.contextmanager
+def live_server(workdir: Path, mode: str) -> Iterator[Live]:
+    """``xborder serve`` on a fresh SQLite database, unsigned or signed by its dev project."""
+    env = {**QUIET, **(UNSIGNED if mode == "unsigned" else {})}
+    with running_server(workdir, env=env) as server, requests.Session() as session:
+        session.trust_env = False
+        dev = workdir / "data" / "dev"
+        if mode == "signed":
+            consumer_key = (dev / "consumer-key.txt").read_text().strip()
+            key = load_private_key((dev / "signing-key.pem").read_bytes())
+            session.auth = Credentials(consumer_key, key)
+        else:
+            session.auth = Credentials()
+        yield Live(mode, server, session, workdir / "data" / "xborder.db")
