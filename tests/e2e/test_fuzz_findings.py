@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from xborder.api.app import create_app
+from xborder.api.codecs import XML
 from xborder.api.gate import OpenGate
 from xborder.api.openapi import openapi_document
 from xborder.api.payload_encryption import wants_encryption
@@ -114,3 +116,84 @@ def test_x_encrypted_is_described_as_the_server_reads_it(value: str) -> None:
     parameter = openapi_document()["components"]["parameters"]["x-encrypted"]
     assert parameter["schema"] == {"type": "string"}
     assert wants_encryption({"x-encrypted": value}) is (value.strip().lower() == "true")
+
+
+@pytest.fixture
+def controllable(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    configured = settings.replace(admin_token=TOKEN, scheduler=False, clock="controllable")
+    app = create_app(configured, engine=engine, gate=OpenGate())
+    with TestClient(app, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        "NaN",  # Decimal("NaN"), then timedelta(): was a 500
+        "Infinity",
+        "99999999999999999",  # past timedelta's range: was a 500
+        "1e3",
+        "1_000",
+        " 60",
+        60.5,  # the description said "number"; the server always refused floats
+        10**30,
+    ],
+)
+def test_clock_advance_takes_only_the_described_decimals(
+    controllable: TestClient, seconds: Any
+) -> None:
+    response = controllable.post("/admin/v1/clock/advance", json={"seconds": seconds}, headers=AUTH)
+    assert refusal(response) == (400, "INVALID_INPUT_VALUE", "082000", "seconds")
+
+
+@pytest.mark.parametrize("seconds", ["60", 60, "0.5"])
+def test_clock_advance_takes_decimals_as_text_or_whole_numbers(
+    controllable: TestClient, seconds: Any
+) -> None:
+    response = controllable.post("/admin/v1/clock/advance", json={"seconds": seconds}, headers=AUTH)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("amount", ["NaN", "-Infinity", "1e2", 12.5])
+def test_fund_takes_only_the_described_decimals(client: TestClient, amount: Any) -> None:
+    response = client.post(
+        "/admin/v1/partners/MTF_P/accounts/USD/fund", json={"amount": amount}, headers=AUTH
+    )
+    assert refusal(response) == (400, "INVALID_INPUT_VALUE", "082000", "amount")
+
+
+def test_admin_decimals_are_described_as_read() -> None:
+    paths = openapi_document(admin_api=True)["paths"]
+    body = paths["/admin/v1/clock/advance"]["post"]["requestBody"]["content"]["application/json"]
+    seconds = body["schema"]["properties"]["seconds"]
+    assert seconds["type"] == ["string", "integer"]
+    assert seconds["pattern"] == "^-?[0-9]{1,18}(\\.[0-9]{1,18})?$"
+
+
+def test_fund_of_a_sandbox_partner_is_a_described_409(client: TestClient) -> None:
+    response = client.post(
+        "/admin/v1/partners/SANDBOX_P/accounts/USD/fund", json={"amount": "10"}, headers=AUTH
+    )
+    assert refusal(response)[0] == 409
+    fund = openapi_document(admin_api=True)["paths"][
+        "/admin/v1/partners/{partner_id}/accounts/{currency}/fund"
+    ]["post"]
+    assert "409" in fund["responses"]
+
+
+def test_xml_errors_without_request_id_match_the_description(
+    settings: Settings, engine: Engine
+) -> None:
+    """XML leaves out null members: a gateway error (D11) has no RequestId and no Details,
+    and the description required both (it now has an XML Error schema of its own)."""
+    app = create_app(settings.replace(auth=True, scheduler=False), engine=engine)
+    with TestClient(app, base_url="http://testserver") as signed:
+        response = signed.get(
+            "/send/v1/partners/P1/crossborder/rem_x", headers={"Accept": "application/xml"}
+        )
+    assert response.status_code == 400
+    error = XML.decode(response.content)["Errors"]["Error"]
+    assert "RequestId" not in error and "Details" not in error
+    schemas = openapi_document()["components"]["schemas"]
+    item = schemas["ErrorsXml"]["properties"]["Error"]["items"]["$ref"].rsplit("/", 1)[1]
+    jsonschema.validate(error, schemas[item])
