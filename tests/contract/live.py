@@ -31,6 +31,8 @@ QUIET = {
     "XBORDER_WEBHOOKS": "off",
     "XBORDER_ADMIN_TOKEN": ADMIN_TOKEN,
 }
+PAYMENT_TABLES = ("webhook_deliveries", "outbox", "ledger_entries", "queue_entries", "payments")
+"""What payments write, children first (foreign keys)."""
 BOOKKEEPING = frozenset({"nonces", "scheduler_leases", "registry_version", "alembic_version"})
 """Tables a refused request may write: a signed request consumes its nonce (D11)."""
 
@@ -115,6 +117,14 @@ class Live:
                 rows = db.execute(f'SELECT * FROM "{name}"').fetchall()  # noqa: S608
                 digest.update(f"{name}:{sorted(map(repr, rows))}".encode())
         return digest.hexdigest()
+
+    def forget_payments(self) -> None:
+        """Delete every payment and what hangs off it, as on a fresh database: each stateful
+        scenario then meets the same server, so Hypothesis can replay and shrink it. Run
+        between requests only (the server caches no payment)."""
+        with contextlib.closing(sqlite3.connect(self.database, timeout=30)) as db, db:
+            for table in PAYMENT_TABLES:
+                db.execute(f'DELETE FROM "{table}"')  # noqa: S608
 
     def status_of(self, partner_id: str, payment_id: str) -> Any:
         """The payment's status through the Retrieve API, or the refusal's status code."""
