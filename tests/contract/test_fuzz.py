@@ -40,7 +40,7 @@ from xborder.sandbox.scenarios import outcome_for
 
 LONG = "XBORDER_FUZZ_EXAMPLES" in os.environ
 """Asked for a long run (make fuzz)."""
-EXAMPLES = int(os.environ.get("XBORDER_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("XBORDER_FUZZ_EXAMPLES", "40"))
 """Examples per operation and generation mode, and scenarios per stateful run."""
 STEPS = 8
 """Calls per stateful scenario: enough for create -> retrieve -> cancel -> retrieve."""
