@@ -29,15 +29,7 @@ from xborder.api.codecs import JSON, Codec
 from xborder.api.errors import envelope, render_error
 from xborder.api.gate import Admitted, Gate, Incoming
 from xborder.api.negotiation import codec_for_content_type, response_codec
-from xborder.api.routes import (
-    Route,
-    Services,
-    decode_body,
-    json_only,
-    match,
-    new_request_id,
-    run,
-)
+from xborder.api.routes import Route, Services, decode_body, json_only, match, new_request_id, run
 from xborder.clock import Instant
 from xborder.config import MAX_BODY_BYTES
 from xborder.errors import XborderError
