@@ -9,8 +9,10 @@ Held for every response: no 5xx; status, content type, headers and body as descr
 value the description does not allow is refused (4xx); and a refused request changes no
 state (the database's tables, nonces aside, are the same before and after).
 
-Bounded by ``XBORDER_FUZZ_EXAMPLES`` (examples per operation, steps per stateful run);
-``make fuzz`` raises it.
+Bounded by ``XBORDER_FUZZ_EXAMPLES``: examples per operation, mode and generation mode,
+and scenarios per stateful run (of up to :data:`STEPS` calls). ``make test`` runs 40 (about
+a minute on 2 workers); ``make fuzz`` runs 1000 and adds :func:`test_stateful_links_long`,
+skipped unless the variable is set. Each failure prints the request as curl.
 """
 
 from __future__ import annotations
