@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench install clean constraints
+.PHONY: run test check bench fuzz install clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/test
+
+# The contract fuzzer of make test, longer: XBORDER_FUZZ_EXAMPLES examples per operation and
+# mode, and as many stateful scenarios (make test runs a few; tests/contract/test_fuzz.py).
+# The two modes (unsigned, signed) run in parallel: 300 took 7 minutes on 2 cores, so 1000
+# takes roughly half an hour.
+XBORDER_FUZZ_EXAMPLES ?= 1000
+XBORDER_TEST_PROCESSES ?= 2
+fuzz: $(STAMP)
+	XBORDER_FUZZ_EXAMPLES=$(XBORDER_FUZZ_EXAMPLES) $(BIN)/python -m pytest \
+		-n $(XBORDER_TEST_PROCESSES) -m fuzz tests/contract
 
 check: $(STAMP)
 	scripts/check

@@ -39,10 +39,11 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -51,7 +52,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from xborder.api import problems
-from xborder.api.admin_requests import get_request, list_requests
+from xborder.api.admin_requests import get_request, is_count, list_requests
 from xborder.api.admin_stream import stream_endpoint
 from xborder.api.admin_views import event_view
 from xborder.api.admin_webhooks import list_deliveries, list_targets, redeliver, set_target
@@ -112,6 +113,14 @@ def _endpoint(services: AdminServices, handler: Handler) -> Callable[[Request], 
     return serve
 
 
+async def unknown_path(_request: Request, _exc: Exception) -> Response:
+    """404 in the ``Errors`` envelope, as the XBS paths answer it, for a path no route of the
+    app matches: an admin path whose parameter holds a line break is one (Starlette's mount
+    pattern stops at it), and the admin API is described as JSON only (D21)."""
+    rendered = render_error(problems.UnknownRoute())
+    return _json(rendered.status, envelope(rendered, new_request_id()), rendered)
+
+
 def refusal(exc: BaseException) -> Response:
     """The admin API's answer to a failure, in the ``Errors`` envelope."""
     rendered, request_id = render_error(exc), new_request_id()
@@ -150,7 +159,7 @@ def _fund(s: AdminServices, p: dict[str, str], body: dict[str, Any], _q: dict[st
     sheet, released = accounts.fund_account(
         p["partner_id"],
         p["currency"].upper(),
-        _text(body, "amount"),
+        str(_decimal(body, "amount")),
         uow_factory=s.uow_factory,
         clock=s.clock,
         rules=s.rules,
@@ -196,9 +205,12 @@ def _clock(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], _q: dict[st
 def _advance_clock(
     s: AdminServices, _p: dict[str, str], body: dict[str, Any], _q: dict[str, str]
 ) -> Any:
-    seconds = _number(body, "seconds")
+    try:
+        delta = timedelta(seconds=float(_decimal(body, "seconds")))
+    except OverflowError as exc:  # past timedelta's range: far beyond the use case's limit
+        raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "seconds")]) from exc
     now = timeline.advance_clock(
-        timedelta(seconds=float(seconds)),
+        delta,
         controllable=s.clock_controllable,
         uow_factory=s.uow_factory,
         clock=s.clock,
@@ -256,18 +268,24 @@ def _text(body: dict[str, Any], name: str) -> str:
     return str(value)
 
 
-def _number(body: dict[str, Any], name: str) -> Decimal:
-    try:
-        return Decimal(_text(body, name))
-    except InvalidOperation as exc:
-        raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)]) from exc
+DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+"""A decimal as the admin API takes it, in text or as a JSON integer (D21: what the
+description allows). Decimal() alone would also take "NaN", "Infinity", "1_0" and " 5"."""
+
+
+def _decimal(body: dict[str, Any], name: str) -> Decimal:
+    text = _text(body, name)
+    if not DECIMAL.fullmatch(text):
+        raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
+    return Decimal(text)
 
 
 def _query_int(query: dict[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    # str.isdigit() alone also takes "²" and other digits that int() refuses.
+    if not is_count(raw):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
     return int(raw)
 

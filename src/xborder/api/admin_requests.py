@@ -47,7 +47,7 @@ def list_requests(s: AdminServices, _p: dict[str, str], _b: Any, q: dict[str, st
 def get_request(s: AdminServices, p: dict[str, str], _b: Any, _q: dict[str, str]) -> Any:
     """The ``GET /requests/{entry_id}`` handler."""
     raw = p["entry_id"]
-    entry = journal.get_request(int(raw), uow_factory=s.uow_factory) if raw.isdigit() else None
+    entry = journal.get_request(int(raw), uow_factory=s.uow_factory) if is_count(raw) else None
     if entry is None:
         raise problems.UnknownRoute()
     return entry_view(entry, full=True)
@@ -84,9 +84,19 @@ def _int(query: dict[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_count(raw):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
     return int(raw)
+
+
+QUERY_DIGITS = 18
+"""At most this many ASCII digits in a count or an id of the admin API's queries: every such
+number fits the database's 64-bit integers (D21: what the description allows never fails)."""
+
+
+def is_count(raw: str) -> bool:
+    """ASCII digits that fit a 64-bit integer (``str.isdigit`` alone takes "²" too)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= QUERY_DIGITS
 
 
 def _instant(query: dict[str, str], name: str) -> datetime | None:

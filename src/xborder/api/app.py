@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from xborder.api.admin import unknown_path
 from xborder.api.dispatch import XborderApp
 from xborder.api.endpoint import XbsEndpoint
 from xborder.api.gate import Gate
@@ -139,7 +140,7 @@ def create_app(
         *metrics_routes(settings, metrics),  # issue 14
         *console_routes(settings, services, engine, metrics),  # issue 14: /console
     ]
-    others = Starlette(routes=routes, lifespan=lifespan)
+    others = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: unknown_path})
     if not settings.auth:
         announce_unsigned_mode(others)
     app = XborderApp(endpoint, others, routes, access_log=settings.access_log)

@@ -54,7 +54,9 @@ def match(raw_path: bytes, method: str, query: bytes) -> tuple[str, str, str]:
 
 def _include_balance(query: bytes) -> str:
     try:
-        values = parse_qs(query.decode("ascii"), errors="strict").get("include_balance", [])
+        # Blank values kept: "include_balance=" is a value the description does not allow (D21).
+        arguments = parse_qs(query.decode("ascii"), keep_blank_values=True, errors="strict")
+        values = arguments.get("include_balance", [])
     except UnicodeError as exc:
         raise problems.UnknownRoute() from exc
     value = (values[0] if values else "false").lower()

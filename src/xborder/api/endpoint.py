@@ -31,7 +31,7 @@ from xborder.api.errors import envelope, render_error
 from xborder.api.exchange import Observer, Trace
 from xborder.api.gate import Admitted, Gate, Incoming
 from xborder.api.negotiation import codec_for_content_type, response_codec
-from xborder.api.routes import Route, Services, decode_body, match, new_request_id, run
+from xborder.api.routes import Route, Services, decode_body, json_only, match, new_request_id, run
 from xborder.clock import Instant
 from xborder.config import MAX_BODY_BYTES
 from xborder.errors import XborderError
@@ -82,8 +82,9 @@ class XbsEndpoint:
         try:
             # Negotiate first, so that even a routing error is answered in the client's format.
             codec = response_codec(headers.get("accept"), headers.get("content-type"))
-            route = match(_raw_path(scope), scope["method"], scope.get("query_string", b""))
-            codec = JSON if route.json_only else codec
+            raw_path = _raw_path(scope)
+            codec = JSON if json_only(raw_path) else codec  # its routing errors too
+            route = match(raw_path, scope["method"], scope.get("query_string", b""))
             if trace is not None:
                 trace.route = route
             body = await _read_body(receive, headers, self.max_body)

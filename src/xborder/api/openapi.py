@@ -65,9 +65,10 @@ _PARAMETERS: dict[str, Any] = {
         "name": ENCRYPTED_HEADER,
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "enum": ["true", "false"]},
-        "description": "`true`: the body is the encrypted_payload wrapper, and a success"
-        " answer is encrypted to the project's client-encryption certificate (D12).",
+        "schema": {"type": "string"},
+        "description": "`true` (in any case, spaces around ignored): the body is the"
+        " encrypted_payload wrapper, and a success answer is encrypted to the project's"
+        " client-encryption certificate (D12). Any other value, like none, means plaintext.",
     },
 }
 
@@ -167,12 +168,36 @@ def _request_content(
     return content
 
 
-def _success(description: str, content: dict[str, Any]) -> dict[str, Any]:
+def _success(
+    description: str, content: dict[str, Any], links: dict[str, Any] | None = None
+) -> dict[str, Any]:
     header = {
         "description": "`true` when the answer is encrypted (D12).",
         "schema": {"const": "true"},
     }
-    return {"description": description, "headers": {ENCRYPTED_HEADER: header}, "content": content}
+    response = {"description": description, "headers": {ENCRYPTED_HEADER: header}}
+    return response | {"content": content} | ({"links": links} if links else {})
+
+
+_PAYMENT_ID = "$response.body#/payment/id"
+_SAME_PAYMENT = "$request.path.payment-id"
+
+
+def _links(payment_id: str, *targets: tuple[str, str]) -> dict[str, Any]:
+    """Links from an answer about one payment to the operations that act on it (the JSON
+    answer's ``payment.id``, or the path's own ``payment-id``), for the same partner."""
+    return {
+        name: {
+            "operationId": operation_id,
+            "parameters": {"partner-id": "$request.path.partner-id", "payment-id": payment_id},
+            "description": f"{name} the same payment.",
+        }
+        for name, operation_id in targets
+    }
+
+
+_RETRIEVE = ("Retrieve", "retrievePayment")
+_CANCELS = (("Cancel", "cancelPaymentPost"), ("CancelGet", "cancelPaymentGet"))
 
 
 def _operation(
@@ -201,7 +226,7 @@ def _create(_method: str) -> Operation:
         ),
         "requestBody": {"required": True, "content": body},
         "responses": {
-            "200": _success("The payment", answer),
+            "200": _success("The payment", answer, _links(_PAYMENT_ID, _RETRIEVE, *_CANCELS)),
             **errors.error_responses(
                 (*errors.GATEWAY, *errors.REQUEST, *errors.BODY, *errors.CREATE)
             ),
@@ -218,7 +243,7 @@ def _retrieve(operation_id: str, summary: str, samples: tuple[BaseException, ...
             "Retrieve (xbs-api.md §4). HEAD answers the same without a body (D19).",
         ),
         "responses": {
-            "200": _success("The payment", answer),
+            "200": _success("The payment", answer, _links(_PAYMENT_ID, *_CANCELS)),
             **errors.error_responses((*errors.GATEWAY, *errors.REQUEST, *samples)),
         },
     }
@@ -260,7 +285,11 @@ def _cancel(method: str) -> Operation:
         **operation,
         "requestBody": {"required": False, "content": body},
         "responses": {
-            "200": _success("Cancelled", _content("CancelPayment", *examples.cancel_answer())),
+            "200": _success(
+                "Cancelled",
+                _content("CancelPayment", *examples.cancel_answer()),
+                _links(_SAME_PAYMENT, _RETRIEVE, *_CANCELS),
+            ),
             **errors.error_responses(
                 (*errors.GATEWAY, *errors.REQUEST, *errors.BODY, *errors.CANCEL)
             ),

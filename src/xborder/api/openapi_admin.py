@@ -9,15 +9,24 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from xborder.api import openapi_errors as errors
+from xborder.api.admin import DECIMAL
+from xborder.api.admin_requests import QUERY_DIGITS
 from xborder.api.balance import ACCOUNT_STATE, OPENING_TIME
 from xborder.api.codecs import JSON
 from xborder.api.openapi_schemas import ref
+from xborder.domain import errors as domain
 
 Schema = dict[str, Any]
 
 _TEXT: Schema = {"type": "string"}
 _STAMP: Schema = {"type": "string", "format": "date-time"}
-_NUMBER: Schema = {"type": ["string", "number"], "description": "A decimal, as a number or text."}
+_NUMBER: Schema = {
+    "type": ["string", "integer"],
+    "pattern": f"^{DECIMAL.pattern}$",
+    "minimum": -(10**18) + 1,
+    "maximum": 10**18 - 1,
+    "description": "A decimal as text, or a whole number.",
+}
 
 
 class AdminOperation(NamedTuple):
@@ -44,7 +53,16 @@ def _payment_action(verb: str, body: Schema | None = None) -> AdminOperation:
 
 
 _PAYMENT = "/partners/{partner_id}/payments/{payment_id}"
-_CODE = _object(["code"], code={"type": ["string", "integer"], "pattern": "^[0-9]{6}$"})
+_CODE = _object(
+    ["code"],
+    code={
+        "type": ["string", "integer"],
+        "pattern": "^[0-9]{6}$",
+        "minimum": 100000,  # a JSON number has no leading zeros: six digits
+        "maximum": 999999,
+    },
+)
+_COUNT: Schema = {"type": "string", "pattern": f"^[0-9]{{1,{QUERY_DIGITS}}}$"}
 _STEPS = {"type": "integer", "description": "Lifecycle steps run."}
 _WEBHOOK: Schema = {
     "type": "object",
@@ -67,7 +85,11 @@ OPERATIONS: dict[tuple[str, str], AdminOperation] = {
             account=ref("Account"),
             released={"type": "array", "items": _TEXT},
         ),
-        (*errors.ADMIN_BODY, errors.value_problem("amount")),
+        (
+            *errors.ADMIN_BODY,
+            errors.value_problem("amount"),
+            domain.ActionRefused("fund", "partner SANDBOX_1 is a sandbox partner"),
+        ),
     ),
     ("POST", _PAYMENT + "/advance"): _payment_action("advance"),
     ("POST", _PAYMENT + "/settle"): _payment_action("settle"),
@@ -174,17 +196,17 @@ _QUERIES: dict[str, tuple[tuple[str, Schema], ...]] = {
     "/events": (
         ("partner_id", _TEXT),
         ("payment_id", _TEXT),
-        ("after", {"type": "string", "pattern": "^[0-9]+$", "default": "0"}),
-        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+        ("after", {**_COUNT, "default": "0"}),
+        ("limit", {**_COUNT, "default": "100"}),
     ),
     "/deliveries": (("partner_id", _TEXT), ("payment_id", _TEXT)),
     "/requests": (
         ("partner_id", _TEXT),
         ("payment", _TEXT),
-        ("status", {"type": "string", "pattern": "^[0-9]+$"}),
+        ("status", _COUNT),
         ("since", _STAMP),
-        ("before", {"type": "string", "pattern": "^[0-9]+$"}),
-        ("limit", {"type": "string", "pattern": "^[0-9]+$", "default": "50"}),
+        ("before", _COUNT),
+        ("limit", {**_COUNT, "default": "50"}),
     ),
 }
 

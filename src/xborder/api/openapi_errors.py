@@ -84,7 +84,11 @@ CANCEL: tuple[BaseException, ...] = (
 ACCOUNTS: tuple[BaseException, ...] = (value_problem("include_balance"), domain.PrefundNotEnabled())
 ACCOUNT: tuple[BaseException, ...] = (domain.AccountNotFound(), domain.PrefundNotEnabled())
 
-ADMIN: tuple[BaseException, ...] = (problems.AdminUnauthorized(), SystemFailure())
+ADMIN: tuple[BaseException, ...] = (
+    problems.AdminUnauthorized(),
+    problems.UnknownRoute("no admin route has this path"),
+    SystemFailure(),
+)
 ADMIN_BODY: tuple[BaseException, ...] = (*ADMIN, problems.MalformedBody("body is not JSON"))
 ADMIN_PAYMENT: tuple[BaseException, ...] = (
     *ADMIN,

@@ -270,9 +270,16 @@ ERRORS_JSON: Schema = {
     },
 }
 
+ERROR_XML: Schema = {
+    **ERROR,
+    "required": [name for name in ERROR["required"] if name not in ("RequestId", "Details")],
+    "description": "An Error in XML: RequestId and Details are left out where JSON has null.",
+}
+"""XML writes no element for a null member (D10), so what JSON always carries may be absent."""
+
 ERRORS_XML: Schema = {
     "type": "object",
-    "properties": {"Error": {"type": "array", "items": ref("Error"), "minItems": 1}},
+    "properties": {"Error": {"type": "array", "items": ref("ErrorXml"), "minItems": 1}},
     "xml": {"name": "Errors"},
 }
 
@@ -300,6 +307,7 @@ def components() -> dict[str, Schema]:
         **root("EncryptedPayload", WRAPPER, ENCRYPTED),
         "Money": MONEY,
         "Error": ERROR,
+        "ErrorXml": ERROR_XML,
         "Errors": ERRORS_JSON,
         "ErrorsXml": ERRORS_XML,
     }

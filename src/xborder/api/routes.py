@@ -66,9 +66,15 @@ def new_request_id() -> str:
     return str(10**9 + secrets.randbelow(9 * 10**9))
 
 
+def json_only(raw_path: bytes) -> bool:
+    """Whether every answer on this path, a routing error included, is JSON: the Balance
+    API's paths (xbs-api.md §12; the description gives them no XML, D21)."""
+    return raw_path.startswith(balance.PREFIX)
+
+
 def match(raw_path: bytes, method: str, query: bytes) -> Route:
     """Find the endpoint for a raw path. Raises UnknownRoute, MethodNotAllowed, InvalidPartnerId."""
-    if raw_path.startswith(balance.PREFIX):  # /send/partners/...: no /v1 (xbs-api.md §12)
+    if json_only(raw_path):  # /send/partners/...: no /v1 (xbs-api.md §12)
         name, partner_id, key = balance.match(raw_path[len(balance.PREFIX) :], method, query)
         if not PARTNER_ID.fullmatch(partner_id):
             raise problems.InvalidPartnerId()
