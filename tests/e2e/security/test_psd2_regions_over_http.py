@@ -4,11 +4,11 @@ and cancel payments signed by request tokens and read balances with an access to
 authorization-code flow (the client's ``Psd2Auth``), while the global OAuth 1.0a development
 project beside them keeps working unchanged.
 
-| project | region | environment | partner | consent |
-|---|---|---|---|---|
-| ``EU_KEY`` | eu | sandbox | ``PARTNER`` (unbound) | automatic |
-| ``UK_KEY`` | uk | mtf | ``UK_PARTNER`` (bound) | an operator approves |
-| the dev project | global | sandbox | ``PARTNER`` | none (OAuth 1.0a) |
+| project | region | environment | key | partner | consent |
+|---|---|---|---|---|---|
+| ``EU_KEY`` | eu | sandbox | RSA (RS256) | ``PARTNER`` (unbound) | automatic |
+| ``UK_KEY`` | uk | mtf | EC P-256 (ES256) | ``UK_PARTNER`` (bound) | an operator approves |
+| the dev project | global | sandbox | RSA (OAuth 1.0a) | ``PARTNER`` | none |
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.e2e.security.psd2 import KeyPair, rsa_key_pair
+from tests.e2e.security.psd2 import KeyPair, ec_key_pair, rsa_key_pair
 from tests.e2e.server import ServerProcess, running_server
 from tests.payloads import PARTNER, payment_request
 from xborder.cli import main
@@ -59,7 +59,7 @@ def xborder(workdir: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def pairs(server: ServerProcess, workdir: Path) -> dict[str, KeyPair]:
-    eu, uk = rsa_key_pair("eu side by side"), rsa_key_pair("uk side by side")
+    eu, uk = rsa_key_pair("eu side by side"), ec_key_pair("uk side by side")
     for consumer_key, pair, extra in (
         (EU_KEY, eu, ["--region", "eu"]),
         (UK_KEY, uk, ["--region", "uk", "--environment", "mtf"]),
