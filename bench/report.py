@@ -110,7 +110,11 @@ def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> 
         f"the requests carry no Authorization header (the bench partner is bound to no project, "
         f"so it is a sandbox partner). **Signed** runs: authentication on, each request "
         f"pre-signed with Mastercard's own signer (`oauth1.oauth.OAuth.get_authorization_header`"
-        f", its own nonce). Every xborder server runs with its defaults, the scheduler and the "
+        f", its own nonce). The **eu-signed** run: the same cancels by the bench's eu project "
+        f"(D23), each request carrying a fresh OAuth 2.0 request token (RS256, its own `jti`) "
+        f"made by `make_request_token` before the run. The **journal off** run: the unsigned "
+        f"cancel with `XBORDER_JOURNAL=off` (issue 14). Every xborder server runs with its "
+        f"defaults, the scheduler and the "
         f"push sender on (`XBORDER_SCHEDULER=on`, `XBORDER_WEBHOOKS=on`, said explicitly; the "
         f"scheduler's lease must be renewed during the measured phase) and the access log on "
         f"(to a file). Every cancel targets a different "
@@ -161,12 +165,16 @@ def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> 
 
 
 def _find(results: list[Result], **want: Any) -> list[Result]:
+    """The runs with these properties; those of the global project with the journal on unless
+    ``region`` or ``journal`` is asked for."""
+    want = {"region": "global", "journal": True} | want
     found = []
     for r in results:
         k = r.spec.kind
         have = {
             "db": r.spec.db, "op": k.operation, "fmt": k.fmt, "enc": k.encrypted,
             "signed": k.signed, "store": r.spec.store, "workers": r.spec.workers,
+            "region": k.region, "journal": r.spec.journal,
         }  # fmt: skip
         if all(have[key] == value for key, value in want.items()):
             found.append(r)
@@ -191,6 +199,12 @@ class _Rows:
         verdict = "**yes**" if met else "no"
         self.lines.append(f"| {target} | {name} | {shown} | {goal} | {verdict} |")
 
+    def reported(self, target: str, r: Result | None, figure: float | None, goal: str) -> None:
+        """A figure measured for the record, not a pass/fail target of issue 12."""
+        shown = "-" if figure is None else f"{figure:.3f}"
+        name = "not measured" if r is None else r.spec.name
+        self.lines.append(f"| {target} | {name} | {shown} | {goal} | reported |")
+
     def ratios(self, target: str, goal: float, found: list[Result]) -> None:
         if not found:
             self.add(target, None, None, f"≥ {goal:.2f}", False)
@@ -205,8 +219,12 @@ def targets(results: list[Result]) -> list[str]:
     unsigned = _find(results, db="sqlite", op="cancel", signed=False, **plain)
     rows.ratios("unsigned stateful cancel vs no-op ceiling", 0.5, unsigned)
     _against_wiremock(rows, unsigned, next(iter(_find(results, db="wiremock")), None))
-    rows.ratios("OAuth-signed cancel (Mastercard's signer) vs ceiling", 0.25,
-                _find(results, db="sqlite", op="cancel", signed=True, **plain))  # fmt: skip
+    _journal_cost(rows, unsigned, _find(results, db="sqlite", op="cancel", signed=False,
+                                        journal=False, **plain))  # fmt: skip
+    signed = _find(results, db="sqlite", op="cancel", signed=True, **plain)
+    rows.ratios("OAuth-signed cancel (Mastercard's signer) vs ceiling", 0.25, signed)
+    _verify_cost(rows, signed, _find(results, db="sqlite", op="cancel", signed=True,
+                                     region="eu", **plain))  # fmt: skip
     rows.ratios("create payment (sandbox) vs ceiling", 0.3,
                 _find(results, db="sqlite", op="create", signed=False, **plain))  # fmt: skip
     rows.ratios("retrieve vs ceiling", 0.5,
@@ -233,6 +251,45 @@ def targets(results: list[Result]) -> list[str]:
         f"{'**yes**' if checked and not failed else 'no: ' + ', '.join(failed)} |"
     )
     return rows.lines
+
+
+def _journal_cost(rows: _Rows, on: list[Result], off: list[Result]) -> None:
+    """Issue 14: the share of the unsigned cancel's throughput the request journal takes,
+    1 − ratio(journal on) / ratio(journal off), each run over its own ceilings (the machine
+    is shared), at the worker count both were run at."""
+    pairs = [(a, b) for b in off for a in on if a.spec.workers == b.spec.workers]
+    if not pairs:
+        rows.reported("request journal cost (1 − ratio off/on)", None, None, "≤ 0.05 (issue 14)")
+    for with_journal, without in pairs:
+        cost = 1 - with_journal.ratio / without.ratio if without.ratio else None
+        rows.reported(
+            f"request journal cost (1 − ratio on / ratio off: {with_journal.ratio:.3f} with it, "
+            f"{without.ratio:.3f} without; server CPU {with_journal.server_cpu_us:.0f} vs "
+            f"{without.server_cpu_us:.0f} µs/req)",
+            without,
+            cost,
+            "≤ 0.05 (issue 14)",
+        )
+
+
+def _verify_cost(rows: _Rows, oauth1: list[Result], request_token: list[Result]) -> None:
+    """D23: the server CPU a cancel costs when signed by a request token, over the same
+    cancel signed with OAuth 1.0a, at the worker count both were run at."""
+    pairs = [(a, b) for b in request_token for a in oauth1 if a.spec.workers == b.spec.workers]
+    if not pairs:
+        rows.reported("request-token vs OAuth 1.0a verify cost (server CPU µs/req)", None,
+                      None, "-")  # fmt: skip
+    for signed, eu in pairs:
+        ratio = eu.server_cpu_us / signed.server_cpu_us if signed.server_cpu_us else None
+        rows.reported(
+            f"request-token vs OAuth 1.0a verify cost (server CPU µs/req: "
+            f"{eu.server_cpu_us:.0f} request token, {signed.server_cpu_us:.0f} OAuth 1.0a; "
+            f"the figure is their ratio; req/s ratio to the ceiling {eu.ratio:.3f} vs "
+            f"{signed.ratio:.3f})",
+            eu,
+            ratio,
+            "-",
+        )
 
 
 def _against_wiremock(rows: _Rows, unsigned: list[Result], stub: Result | None) -> None:

@@ -7,8 +7,9 @@ a ratio to the ceiling measured around it in the same run.
 
 The load is issue 12's: ``wrk -t1 -c32`` (``--threads`` changes -t). For each run: a fresh
 copy of the store (``bench.store``), requests built before the timed phase
-(``bench.workload``: unsigned, or pre-signed with Mastercard's own signer; each cancel a
-different pending payment), ``xborder serve`` started on a free port of 127.0.0.1 (with
+(``bench.workload``: unsigned, pre-signed with Mastercard's own signer, or, for the
+``eu-signed`` run, each with a fresh OAuth 2.0 request token of an eu project, D23; each
+cancel a different pending payment), ``xborder serve`` started on a free port of 127.0.0.1 (with
 ``XBORDER_AUTH=off`` for the unsigned runs; the scheduler and the push sender on), one
 request checked by hand, a short warm-up, then the measured phase while the RSS of every
 server process is sampled. Just before and just after each run, the no-op ASGI app served by
@@ -19,7 +20,9 @@ a success status. After a cancel or create run every server process is killed wi
 the database must then hold every change it acknowledged, and a random sample of the cancels
 it acknowledged (its access log) must read CANCELLED.
 
-Right after the 1-worker unsigned cancel run, WireMock's static stub of the cancel call
+Right after the 1-worker unsigned cancel run comes the same run with the request journal off
+(``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), then
+WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
 
 Writes ``bench/results/bench.md``, ``bench.json`` and ``bench.png`` (the chart needs
@@ -74,17 +77,19 @@ class Spec:
     workers: int
     kind: Kind
     store: int
+    journal: bool = True  # issue 14's request journal (XBORDER_JOURNAL), on by default
 
     @property
     def name(self) -> str:
         if self.db == "wiremock":
             return f"wiremock stub {self.kind.label}"
-        return f"{self.db} {self.workers}w {self.kind.label} @{_count(self.store)}"
+        return f"{self.rate_key} @{_count(self.store)}"
 
     @property
     def rate_key(self) -> str:
         """Runs with the same key take requests at about the same rate (whatever the store)."""
-        return f"{self.db} {self.workers}w {self.kind.label}"
+        off = "" if self.journal else ", journal off"
+        return f"{self.db} {self.workers}w {self.kind.label}{off}"
 
 
 @dataclass
@@ -140,16 +145,28 @@ class Stub:
     warmed: list[str] = field(default_factory=list)
 
 
+def _words(name: str) -> set[str]:
+    """The words of a run's name, for ``--only`` ("json," is "json")."""
+    return set(name.replace(",", " ").split())
+
+
+def _slug(spec: Spec) -> str:
+    """The run's name as a file name."""
+    return spec.name.replace(" ", "_").replace("@", "").replace(",", "")
+
+
 def _count(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
 def plan(args: argparse.Namespace) -> list[Spec]:
     """Issue 12's target runs, in this order: the unsigned cancel at the first worker count,
-    WireMock's stub right after it, the unsigned cancel at the other worker counts; the cancel
-    pre-signed with Mastercard's signer; unsigned create (sandbox) and retrieve; PostgreSQL
-    cancel at the last worker count; the cancels on the big store (RSS per worker after 1M
-    payments) last, after all the others."""
+    the same with the request journal off right after it (issue 14: what the journal costs),
+    WireMock's stub, the unsigned cancel at the other worker counts; the cancel pre-signed
+    with Mastercard's signer, and at the first worker count the same cancel by the eu project
+    with request tokens (D23: their verify cost beside OAuth 1.0a's); unsigned create
+    (sandbox) and retrieve; PostgreSQL cancel at the last worker count; the cancels on the
+    big store (RSS per worker after 1M payments) last, after all the others."""
     small, big, pg = args.store, args.big_store, args.postgres
     workers = [int(w) for w in args.workers.split(",")]
     most = workers[-1]
@@ -157,9 +174,14 @@ def plan(args: argparse.Namespace) -> list[Spec]:
     runs: list[Spec] = []
     for w in workers:
         runs.append(Spec("sqlite", w, unsigned, small))
+        if w == workers[0]:
+            runs.append(Spec("sqlite", w, unsigned, small, journal=False))
         if w == workers[0] and args.wiremock:
             runs.append(Spec("wiremock", max(workers), unsigned, 0))
-    runs += [Spec("sqlite", w, Kind("cancel"), small) for w in workers]
+    for w in workers:
+        runs.append(Spec("sqlite", w, Kind("cancel"), small))
+        if w == workers[0]:
+            runs.append(Spec("sqlite", w, Kind("cancel", region="eu"), small))
     runs += [Spec("sqlite", w, Kind("create", signed=False), small) for w in workers]
     runs += [Spec("sqlite", w, Kind("retrieve", signed=False), small) for w in workers]
     if pg:
@@ -172,7 +194,7 @@ def plan(args: argparse.Namespace) -> list[Spec]:
         runs.append(Spec("sqlite", workers[0], Kind("cancel", "json", True), small))
     if args.only:  # "a b,c": the runs whose name has the words a and b, and those with c
         wanted = [alternative.split() for alternative in args.only.split(",")]
-        runs = [r for r in runs if any(set(ws) <= set(r.name.split()) for ws in wanted)]
+        runs = [r for r in runs if any(set(ws) <= _words(r.name) for ws in wanted)]
     return runs
 
 
@@ -431,9 +453,8 @@ class Bench:
         return f"JVM warm-up {2 * len(rounds)}s (req/s per 2 s: {shown})"
 
     def server(self, spec: Spec, url: str) -> Server:
-        env = server_environment(spec.kind.signed)
-        slug = spec.name.replace(" ", "_").replace("@", "")
-        log = WORK / "logs" / f"{slug}.log"
+        env = server_environment(spec.kind.signed, journal=spec.journal)
+        log = WORK / "logs" / f"{_slug(spec)}.log"
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
     def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> loadgen.Load:
@@ -480,15 +501,19 @@ class Bench:
         print(f"[{time.monotonic() - self.started:5.0f}s] {message}", flush=True)
 
 
-def server_environment(signed: bool) -> dict[str, str]:
+def server_environment(signed: bool, *, journal: bool = True) -> dict[str, str]:
     """The server's settings: the defaults, with the scheduler and the push sender on (said
-    explicitly: issue 12's p99 is taken with both running), and authentication off for the
-    unsigned runs (D11: unsigned requests then reach sandbox partners)."""
+    explicitly: issue 12's p99 is taken with both running), authentication off for the
+    unsigned runs (D11: unsigned requests then reach sandbox partners), and the request
+    journal off when the run says so (``XBORDER_JOURNAL=off``, issue 14)."""
     env = {"XBORDER_SCHEDULER": "on", "XBORDER_WEBHOOKS": "on"}
     if not signed:
         env["XBORDER_AUTH"] = "off"
+    if not journal:
+        env["XBORDER_JOURNAL"] = "off"
     settings = Settings.from_env(env)
-    if not (settings.scheduler and settings.webhooks and settings.auth == signed):
+    intended = settings.auth == signed and settings.journal == journal
+    if not (settings.scheduler and settings.webhooks and intended):
         raise RuntimeError(f"the server would not run as intended: {settings}")
     return env
 
@@ -600,7 +625,7 @@ def _profile(server: Server, spec: Spec, args: argparse.Namespace) -> subprocess
     sampling the thread that holds the GIL; the collapsed stacks go to
     ``<profile dir>/<run>.txt`` (summarise with ``python -m bench.profile``)."""
     assert server.process is not None
-    target = Path(args.profile) / (spec.name.replace(" ", "_").replace("@", "") + ".txt")
+    target = Path(args.profile) / f"{_slug(spec)}.txt"
     target.parent.mkdir(parents=True, exist_ok=True)
     command = [
         str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid),

@@ -256,23 +256,18 @@ def _batches(template: dict[str, Any], columns: list[str], size: int) -> Iterato
 
 
 def register_project(client: Client, database_url: str, data_dir: Path) -> None:
-    """``xborder projects add`` for the benchmark's client, on ``database_url``."""
-    command = [
-        *xborder_command(),
-        "projects",
-        "add",
-        "--consumer-key",
-        client.consumer_key,
-        "--signing-cert",
-        str(client.signing_cert),
-        "--encryption-cert",
-        str(client.encryption_cert),
-        "--database-url",
-        database_url,
-        "--data-dir",
-        str(data_dir),
+    """``xborder projects add`` for the benchmark's client, on ``database_url``: its global
+    project (OAuth 1.0a, with a client-encryption certificate) and its eu project (request
+    tokens, D23), both with the client's signing certificate."""
+    common = ["--signing-cert", str(client.signing_cert), "--database-url", database_url]
+    common += ["--data-dir", str(data_dir)]
+    projects = [
+        ["--consumer-key", client.consumer_key, "--encryption-cert", str(client.encryption_cert)],
+        ["--consumer-key", client.eu_consumer_key, "--region", "eu"],
     ]
-    subprocess.run(command, check=True, capture_output=True, env=clean_environment())
+    for project in projects:
+        command = [*xborder_command(), "projects", "add", *project, *common]
+        subprocess.run(command, check=True, capture_output=True, env=clean_environment())
 
 
 def export_server_certificate(data_dir: Path, target: Path) -> None:

@@ -3,12 +3,15 @@
 Each record is one complete HTTP/1.1 request. A signed one carries the Authorization header
 written by Mastercard's own signer (``oauth1.oauth.OAuth.get_authorization_header`` of
 ``mastercard-oauth1-signer``, its own random nonce and timestamp) over exactly the bytes sent;
-an unsigned one (issue 12: the server runs with ``XBORDER_AUTH=off`` and the bench partner is a
-sandbox partner) has no Authorization header at all. Encrypted requests carry a JWE made by
-``xborder.security.jwe.encrypt`` to the server's certificate (what Mastercard's
-client-encryption library sends) and ``x-encrypted: true``. Records are built before the
-timed phase, on both cores, and written to a file of length-prefixed records that the load
-generator replays in order::
+an ``eu``-signed one (D23) carries ``Bearer`` and a fresh request token of the benchmark's eu
+project, made by ``xborder.security.request_token.make_request_token`` as Mastercard's OAuth
+2.0 reference client makes it (its own random ``jti``, valid 15 minutes from when the records
+are built); an unsigned one (issue 12: the server runs with ``XBORDER_AUTH=off`` and the
+bench partner is a sandbox partner) has no Authorization header at all. Encrypted requests
+carry a JWE made by ``xborder.security.jwe.encrypt`` to the server's certificate (what
+Mastercard's client-encryption library sends) and ``x-encrypted: true``. Records are built
+before the timed phase, on both cores, and written to a file of length-prefixed records that
+the load generator replays in order::
 
     <length>\\n<request bytes><length>\\n<request bytes>...
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,7 @@ from xborder.security.keys import (
     load_private_key,
     write_private_key,
 )
+from xborder.security.request_token import make_request_token
 
 HOST = "127.0.0.1"
 PARTNER = "BENCH_PARTNER1"
@@ -85,9 +90,11 @@ def payment_request(ref: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Client:
-    """The benchmark project's client side: consumer key, key files, the server's cert."""
+    """The benchmark projects' client side: consumer keys (the global OAuth 1.0a project and
+    the eu one, D23, which share the signing key), key files, the server's cert."""
 
     consumer_key: str
+    eu_consumer_key: str
     signing_key: Path
     signing_cert: Path
     encryption_key: Path  # decrypts encrypted answers (not needed to send)
@@ -108,22 +115,31 @@ def make_client(directory: Path, server_cert: Path) -> Client:
         write_private_key(paths[f"{name}_key"], key)
         paths[f"{name}_cert"].write_bytes(certificate_pem(cert))
     consumer_key = f"bench-{secrets.token_hex(6)}!{secrets.token_hex(16)}"
-    return Client(consumer_key=consumer_key, server_cert=server_cert, **paths)
+    eu_consumer_key = f"bench-eu-{secrets.token_hex(6)}!{secrets.token_hex(16)}"
+    return Client(
+        consumer_key=consumer_key,
+        eu_consumer_key=eu_consumer_key,
+        server_cert=server_cert,
+        **paths,
+    )
 
 
 @dataclass(frozen=True)
 class Kind:
     """What a record file holds: one operation, in one format, signed or not, plain or
-    encrypted (only a signed request can ask for encryption)."""
+    encrypted (only a signed request can ask for encryption), for the global project (OAuth
+    1.0a) or the eu one (request tokens, D23)."""
 
     operation: str
     fmt: str = "json"
     encrypted: bool = False
     signed: bool = True
+    region: str = "global"
 
     @property
     def label(self) -> str:
-        signed = "signed" if self.signed else "unsigned"
+        signed = "signed" if self.region == "global" else f"{self.region}-signed"
+        signed = signed if self.signed else "unsigned"
         return f"{signed} {self.operation} {self.fmt}{' enc' if self.encrypted else ''}"
 
 
@@ -191,6 +207,8 @@ def _init(client: Client, kind: Kind) -> None:
         client=client,
         kind=kind,
         key=load_private_key(client.signing_key.read_bytes()),
+        key_pem=client.signing_key.read_bytes(),
+        cert_pem=client.signing_cert.read_bytes(),
         server_cert=server_cert,
         kid=fingerprint(server_cert),
     )
@@ -210,7 +228,12 @@ def build_request(method: str, path: str, plaintext: bytes) -> bytes:
             body = CODECS[kind.fmt].encode({"encrypted_payload": {"data": compact}})
     if method == "POST":
         headers += [("Content-Type", media), ("Content-Length", str(len(body)))]
-    if kind.signed:  # Mastercard's signer: a cryptography private key, the body as bytes
+    if kind.signed and kind.region != "global":  # D23: a fresh token, a new jti each
+        token = make_request_token(
+            _state["key_pem"], _state["cert_pem"], client.eu_consumer_key, now=int(time.time())
+        )
+        headers.append(("Authorization", f"Bearer {token}"))
+    elif kind.signed:  # Mastercard's signer: a cryptography private key, the body as bytes
         authorization = OAuth.get_authorization_header(
             f"http://{HOST}{path}", method, body, client.consumer_key, _state["key"]
         )

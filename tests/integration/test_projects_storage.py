@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -225,6 +229,57 @@ def test_add_with_a_policy_and_a_region(uow_factory: SqlAlchemyUowFactory, cert:
             clock=clock,
         )
     assert [s.project for s in projects.list_projects(uow_factory=uow_factory)] == [project]
+
+
+def test_an_ec_p256_signing_certificate_is_for_eu_and_uk_projects_only(
+    uow_factory: SqlAlchemyUowFactory, cert: str
+) -> None:
+    """D23: request tokens are RS256 or ES256; OAuth 1.0a (D11) verifies RSA only."""
+    ec_cert, p384_cert = _ec_certificate(ec.SECP256R1()), _ec_certificate(ec.SECP384R1())
+    clock = FixedClock(NOW)
+    uk = projects.add_project(
+        "uk", Environment.SANDBOX, ec_cert, region=Region.UK, uow_factory=uow_factory, clock=clock
+    )
+    with pytest.raises(projects.InvalidProject, match="RSA certificate"):
+        projects.add_project(
+            "g", Environment.SANDBOX, ec_cert, uow_factory=uow_factory, clock=clock
+        )
+    with pytest.raises(projects.InvalidProject, match="EC P-256"):
+        projects.add_project(
+            "eu", Environment.SANDBOX, p384_cert, region=Region.EU, uow_factory=uow_factory,
+            clock=clock,
+        )  # fmt: skip
+    with pytest.raises(projects.InvalidProject, match="RSA certificate"):  # the encryption one
+        projects.add_project(
+            "eu", Environment.SANDBOX, cert, ec_cert, region=Region.EU, uow_factory=uow_factory,
+            clock=clock,
+        )  # fmt: skip
+    before = stamp(uow_factory)
+    with pytest.raises(projects.InvalidProject, match="RSA certificate"):
+        projects.update_project("uk", region=Region.GLOBAL, uow_factory=uow_factory)
+    assert projects.update_project("uk", region=Region.EU, uow_factory=uow_factory).region is (
+        Region.EU
+    )
+    with uow_factory(readonly=True) as uow:
+        assert [p.consumer_key for p in uow.projects.all()] == ["uk"]
+        assert uow.projects.get("uk") == dataclasses.replace(uk, region=Region.EU)
+    assert stamp(uow_factory) != before
+
+
+def _ec_certificate(curve: ec.EllipticCurve) -> str:
+    key = ec.generate_private_key(curve)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec project")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate_pem(certificate).decode()
 
 
 def test_list_and_remove(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:

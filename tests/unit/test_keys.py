@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 from client_encryption.jwe_encryption import encrypt_payload
 from client_encryption.jwe_encryption_config import JweEncryptionConfig
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -32,6 +33,11 @@ from xborder.security import (
     public_key_pem,
     rsa_public_key,
     write_private_key,
+)
+from xborder.security.keys import (
+    key_id,
+    load_pkcs12_certificate,
+    load_request_token_certificate,
 )
 
 Pair = tuple[RSAPrivateKey, x509.Certificate]
@@ -186,6 +192,49 @@ def test_load_pkcs12_without_certificate_is_refused(pair: Pair, tmp_path: Path) 
     )
     with pytest.raises(ConfigError):
         load_pkcs12(path, None)
+
+
+def _ec_certificate(curve: ec.EllipticCurve) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(curve)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+def test_request_token_certificates_are_rsa_or_ec_p256(pair: Pair, tmp_path: Path) -> None:
+    """D23: RS256 and ES256 keys; the key id of either is the SHA-256 of its SPKI."""
+    rsa_pem = certificate_pem(pair[1])
+    assert key_id(load_request_token_certificate(rsa_pem)) == fingerprint(pair[1])
+    key, p256 = _ec_certificate(ec.SECP256R1())
+    assert load_request_token_certificate(certificate_pem(p256)) == p256
+    spki = p256.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert key_id(p256) == hashlib.sha256(spki).hexdigest()
+    keystore = tmp_path / "ec.p12"
+    keystore.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"a", key, p256, None, serialization.BestAvailableEncryption(b"pw")
+        )
+    )
+    assert load_pkcs12_certificate(keystore, "pw") == p256
+    with pytest.raises(ConfigError):
+        load_pkcs12_certificate(keystore, "wrong")
+    _key, p384 = _ec_certificate(ec.SECP384R1())
+    with pytest.raises(ConfigError, match="P-256"):
+        load_request_token_certificate(certificate_pem(p384))
+    with pytest.raises(ConfigError):
+        load_request_token_certificate(b"not a certificate")
 
 
 # --- generation -------------------------------------------------------------------------------

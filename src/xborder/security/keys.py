@@ -1,4 +1,5 @@
-"""RSA keys and certificates: loading, fingerprints (JWE ``kid``), generation and rotation.
+"""RSA keys and certificates: loading, fingerprints (JWE ``kid``), generation and rotation;
+also the EC P-256 certificates that may sign request tokens of eu and uk projects (D23).
 
 A key id is the SHA-256 hex digest of the DER SubjectPublicKeyInfo, the value Mastercard's
 client-encryption library writes as JWE ``kid`` and the portal shows as a key fingerprint.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
@@ -29,9 +30,12 @@ __all__ = [
     "certificate_pem",
     "fingerprint",
     "generate_key_pair_and_certificate",
+    "key_id",
     "load_certificate",
     "load_pkcs12",
+    "load_pkcs12_certificate",
     "load_private_key",
+    "load_request_token_certificate",
     "private_key_pem",
     "public_key_pem",
     "rsa_public_key",
@@ -74,6 +78,35 @@ def load_certificate(source: StrPath | bytes) -> x509.Certificate:
     return certificate
 
 
+def load_request_token_certificate(source: StrPath | bytes) -> x509.Certificate:
+    """Load a PEM certificate whose key may sign OAuth 2.0 request tokens (D23): RSA (RS256)
+    or EC P-256 (ES256), the two algorithms of Mastercard's reference client."""
+    data = source if isinstance(source, bytes) else _read(source)
+    try:
+        certificate = x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise ConfigError("not a PEM certificate") from exc
+    _check_request_token_key(certificate.public_key())
+    return certificate
+
+
+def key_id(certificate: x509.Certificate) -> str:
+    """SHA-256 hex of the DER SubjectPublicKeyInfo of any certificate's key: the
+    :func:`fingerprint` of an RSA key, the same digest for an EC one."""
+    der = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
+
+
+def _check_request_token_key(public: object) -> None:
+    if isinstance(public, RSAPublicKey):
+        return
+    if isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1):
+        return
+    raise ConfigError("the key is neither an RSA nor an EC P-256 key")
+
+
 def load_private_key(pem: bytes, password: str | bytes | None = None) -> RSAPrivateKey:
     """Load a PEM RSA private key (PKCS#1 or PKCS#8, encrypted when ``password`` is given)."""
     try:
@@ -98,6 +131,21 @@ def load_pkcs12(
     if not isinstance(key, RSAPrivateKey) or certificate is None:
         raise ConfigError("the keystore holds no RSA private key with a certificate")
     return key, certificate
+
+
+def load_pkcs12_certificate(path: StrPath, password: str | bytes | None) -> x509.Certificate:
+    """The certificate of a PKCS#12 keystore that also holds its private key, RSA or EC P-256
+    (what :func:`load_request_token_certificate` accepts); the key is not kept."""
+    try:
+        key, certificate, _ = pkcs12.load_key_and_certificates(
+            _read(path), _password_bytes(password)
+        )
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("not a readable PKCS#12 keystore, or wrong password") from exc
+    if key is None or certificate is None:
+        raise ConfigError("the keystore holds no private key with a certificate")
+    _check_request_token_key(certificate.public_key())
+    return certificate
 
 
 def generate_key_pair_and_certificate(

@@ -31,7 +31,7 @@ from xborder.domain.projects import (
     is_valid_consumer_key,
 )
 from xborder.errors import ConfigError, XborderError
-from xborder.security.keys import load_certificate
+from xborder.security.keys import load_certificate, load_request_token_certificate
 from xborder.services.payments import UowFactory
 from xborder.services.unit_of_work import ConflictError
 
@@ -101,12 +101,13 @@ def add_project(
     clock: Clock,
 ) -> Project:
     """Register a project (D13) with its encryption policy (D20) and region (D23).
-    Certificates are PEM text and must hold RSA keys.
+    Certificates are PEM text and must hold RSA keys, except that an eu or uk project's
+    signing certificate may hold an EC P-256 key (ES256 request tokens, D23).
 
     Raises:
         InvalidProject: the consumer key cannot travel in an OAuth header, a certificate is
-            not a PEM RSA certificate, or ``required`` encryption without a client-encryption
-            certificate.
+            not a PEM RSA certificate (nor, for an eu/uk signing one, EC P-256), or
+            ``required`` encryption without a client-encryption certificate.
         ProjectExists: the consumer key is registered already.
     """
     if not is_valid_consumer_key(consumer_key):
@@ -114,7 +115,7 @@ def add_project(
             "consumer key must be 1 to 200 printable ASCII characters"
             ' without spaces, quotes, commas, backslashes or "%"'
         )
-    _check_certificate("signing", signing_certificate)
+    _check_signing_certificate(signing_certificate, region)
     if encryption_certificate is not None:
         _check_certificate("encryption", encryption_certificate)
     project = Project(
@@ -149,7 +150,8 @@ def update_project(
     Raises:
         ProjectNotFound: no such project.
         InvalidProject: ``required`` encryption for a project without a client-encryption
-            certificate.
+            certificate, or region ``global`` for a project whose signing key is not RSA
+            (OAuth 1.0a signs with RSA only, D11).
     """
     with uow_factory() as uow:
         current = uow.projects.get(consumer_key)
@@ -163,6 +165,7 @@ def update_project(
         if project == current:
             return current  # nothing to write: running servers keep their cached registry
         _check_policy(project)
+        _check_signing_certificate(project.signing_certificate, project.region)
         uow.projects.update(project)
         uow.commit()
     return project
@@ -262,6 +265,25 @@ def _check_policy(project: Project) -> None:
             f"project {project.consumer_key} has no client-encryption certificate:"
             " required encryption needs one to encrypt its answers to (D20)"
         )
+
+
+def _check_signing_certificate(pem: str, region: Region) -> None:
+    """D11 verifies RSA signatures only; D23's request tokens are RS256 or ES256."""
+    if region is Region.GLOBAL:
+        try:
+            load_certificate(pem.encode("ascii"))
+        except (ConfigError, UnicodeEncodeError) as exc:
+            raise InvalidProject(
+                "the signing certificate is not a PEM RSA certificate"
+                " (a global project signs with OAuth 1.0a, RSA only)"
+            ) from exc
+        return
+    try:
+        load_request_token_certificate(pem.encode("ascii"))
+    except (ConfigError, UnicodeEncodeError) as exc:
+        raise InvalidProject(
+            "the signing certificate is not a PEM RSA or EC P-256 certificate (D23)"
+        ) from exc
 
 
 def _check_certificate(what: str, pem: str) -> None:

@@ -8,12 +8,20 @@ Projects registered for every in-process test:
 | ``PLAIN_KEY`` | sandbox | ``signer`` | none | |
 | ``MTF_KEY`` | mtf | ``mtf_signer`` | ``client`` | ``MTF_PARTNER1`` |
 | ``PROD_KEY`` | production | ``prod_signer`` | none | ``PROD_PARTNER1`` |
+
+The ``psd2`` fixture adds two D23 projects beside them:
+
+| consumer key | region | environment | key | partner bound |
+|---|---|---|---|---|
+| ``EU_KEY`` | eu | sandbox | ``signer`` (RSA, RS256) | |
+| ``UK_KEY`` | uk | mtf | a fresh EC P-256 key (ES256) | ``UK_PARTNER`` |
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +32,19 @@ from httpx2 import Response  # what starlette.testclient answers with
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
+from tests.e2e.security.psd2 import (
+    KeyPair,
+    add_psd2_project,
+    bearer,
+    ec_key_pair,
+    key_pair_of,
+)
 from tests.payloads import PARTNER, encode, path, payment_request
 from tests.signing import Party, make_party, mastercard_header
 from xborder.api.app import create_app
 from xborder.clock import FixedClock, SystemClock
 from xborder.config import Settings
-from xborder.domain.projects import Environment
+from xborder.domain.projects import Environment, Region
 from xborder.security.keys import load_certificate, load_private_key
 from xborder.security.keystore import CERT_SUFFIX, ServerKeyStore
 from xborder.services import projects
@@ -167,3 +182,70 @@ def gateway_error(response: Response) -> tuple[int, str]:
     assert error["Recoverable"] == "false"
     assert "x-encrypted" not in response.headers
     return response.status_code, str(error["ReasonCode"])
+
+
+# --- D23: an eu and a uk project --------------------------------------------------------
+
+EU_KEY = "eu-project!0123456789abcdef"
+UK_KEY = "uk-project!fedcba9876543210"
+UK_PARTNER = "UK_PARTNER1"
+RETRIEVE = "?ref=NOT-THERE"  # 404 Source GetPayment proves the request got past the gate
+DECLINED = (401, "DECLINED")
+INVALID = (400, "INVALID_AUTH_HEADER")
+FAILED = (403, "AUTHENTICATION_FAILED")
+
+
+class Psd2:
+    """The EU and UK projects' key pairs and a way to send with any Authorization value."""
+
+    def __init__(self, api: Api, eu: KeyPair, uk: KeyPair) -> None:
+        self.api, self.eu, self.uk = api, eu, uk
+
+    def send(
+        self,
+        authorization: str | None,
+        suffix: str = RETRIEVE,
+        *,
+        method: str = "GET",
+        body: bytes = b"",
+        partner: str = PARTNER,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        all_headers = dict(headers or {})
+        if authorization is not None:
+            all_headers["Authorization"] = authorization
+        target = path(suffix, partner=partner)
+        return self.api.http.request(method, target, content=body or None, headers=all_headers)
+
+    def eu_token(self, *, now: int | None = None, jti: str | None = None) -> str:
+        return bearer(self.eu, EU_KEY, now=int(time.time()) if now is None else now, jti=jti)
+
+    def uk_token(self) -> str:
+        return bearer(self.uk, UK_KEY, now=int(time.time()))
+
+
+@pytest.fixture(scope="module")
+def uk_pair() -> KeyPair:
+    return ec_key_pair("uk signer")
+
+
+@pytest.fixture
+def psd2(api: Api, engine: Engine, uk_pair: KeyPair) -> Iterator[Psd2]:
+    uow_factory = SqlAlchemyUowFactory(engine)
+    eu = key_pair_of(api.keys.signer)
+    add_psd2_project(uow_factory, EU_KEY, eu.cert_pem, region=Region.EU)
+    add_psd2_project(
+        uow_factory,
+        UK_KEY,
+        uk_pair.cert_pem,
+        region=Region.UK,
+        environment=Environment.MTF,
+        partner=UK_PARTNER,
+    )
+    yield Psd2(api, eu, uk_pair)
+
+
+def past_the_gate(response: Response) -> bool:
+    return (
+        response.status_code == 404 and response.json()["Errors"]["Error"]["Source"] == "GetPayment"
+    )

@@ -17,7 +17,13 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from tests.signing import Party
-from xborder.domain.projects import Environment, PartnerBinding, Project, Region
+from xborder.domain.projects import (
+    EncryptionPolicy,
+    Environment,
+    PartnerBinding,
+    Project,
+    Region,
+)
 from xborder.security.request_token import make_request_token
 from xborder.services.payments import UowFactory
 
@@ -79,6 +85,7 @@ def add_psd2_project(
     environment: Environment = Environment.SANDBOX,
     partner: str | None = None,
     encryption_cert_pem: str | None = None,
+    encryption: EncryptionPolicy = EncryptionPolicy.OPTIONAL,
 ) -> None:
     """Register a project (and bind ``partner`` to it) straight through the repository."""
     created = datetime.now(UTC)
@@ -90,6 +97,7 @@ def add_psd2_project(
                 cert_pem,
                 encryption_cert_pem,
                 created,
+                encryption=encryption,
                 region=region,
             )
         )

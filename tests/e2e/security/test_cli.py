@@ -3,6 +3,7 @@ first-run dev project. Keys are generated into temporary directories."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import stat
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
+from tests.e2e.security.psd2 import ec_key_pair
 from tests.signing import Party, make_party
 from xborder.cli import main
 from xborder.cli.commands._first_run import ensure_dev_project
@@ -236,6 +240,40 @@ def test_pem_with_a_private_key_stores_the_certificate_only(
     result = run(data, "projects", "add", "--consumer-key", "k", "--signing-cert", str(bundle))
     assert result.exit_code == 0 and "only its certificate is stored" in result.output
     assert all("PRIVATE" not in pem for pem in stored_certificates(data))
+
+
+def test_an_ec_p256_certificate_registers_an_eu_or_uk_project_only(
+    data: Path, tmp_path: Path
+) -> None:
+    """D23: ES256 request tokens; a global project signs with OAuth 1.0a, RSA only."""
+    pair = ec_key_pair("cli ec")
+    cert = tmp_path / "ec-cert.pem"
+    cert.write_text(pair.cert_pem)
+    keystore = tmp_path / "ec.p12"
+    keystore.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"ec",
+            serialization.load_pem_private_key(pair.key_pem.encode(), None),  # type: ignore[arg-type]
+            x509.load_pem_x509_certificate(pair.cert_pem.encode()),
+            None,
+            BestAvailableEncryption(b"keystorepassword"),
+        )
+    )
+    add = ["projects", "add", "--signing-cert"]
+    refused = run(data, *add, str(cert), "--consumer-key", "global-ec")
+    assert refused.exit_code == 2 and "RSA" in refused.output
+    added = run(data, *add, str(cert), "--consumer-key", "uk-ec", "--region", "uk")
+    assert added.exit_code == 0, added.output
+    certificate = x509.load_pem_x509_certificate(pair.cert_pem.encode())
+    spki = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert f"signing key id:    {hashlib.sha256(spki).hexdigest()}" in added.output
+    from_keystore = run(data, *add, str(keystore), "--signing-cert-password", "keystorepassword",
+                        "--consumer-key", "eu-ec", "--region", "eu")  # fmt: skip
+    assert from_keystore.exit_code == 0, from_keystore.output
+    assert run(data, "projects", "update", "uk-ec", "--region", "global").exit_code == 2
+    assert "  region:          uk" in project_block(run(data, "projects", "list").output, "uk-ec")
 
 
 # --- keys ------------------------------------------------------------------------------------

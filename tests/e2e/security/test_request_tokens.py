@@ -2,7 +2,7 @@
 PostgreSQL. Tokens are made as Mastercard's reference client makes them
 (``make_request_token``) or forged with jwcrypto where a row needs a broken one.
 
-Projects added here, beside the conftest's global ones:
+Projects added by the conftest's ``psd2`` fixture, beside its global ones:
 
 | consumer key | region | environment | key | partner bound |
 |---|---|---|---|---|
@@ -16,104 +16,34 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from httpx2 import Response
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from tests.e2e.security.conftest import (
+    BASE,
+    DECLINED,
+    EU_KEY,
+    FAILED,
+    INVALID,
     MTF_PARTNER,
+    RETRIEVE,
     SANDBOX_KEY,
-    Api,
+    UK_KEY,
+    UK_PARTNER,
+    Psd2,
     gateway_error,
+    past_the_gate,
 )
-from tests.e2e.security.psd2 import (
-    KeyPair,
-    add_psd2_project,
-    bearer,
-    ec_key_pair,
-    forged,
-    key_pair_of,
-    rsa_key_pair,
-    x5c,
-)
+from tests.e2e.security.psd2 import bearer, forged, rsa_key_pair, x5c
 from tests.payloads import PARTNER, encode, path, payment_request
 from tests.signing import mastercard_header
 from xborder.api.app import create_app
 from xborder.config import Settings
-from xborder.domain.projects import Environment, Region
 from xborder.security.request_token import DEFAULT_TOLERANCE
 from xborder.storage.tables import nonces
-from xborder.storage.unit_of_work import SqlAlchemyUowFactory
-
-EU_KEY = "eu-project!0123456789abcdef"
-UK_KEY = "uk-project!fedcba9876543210"
-UK_PARTNER = "UK_PARTNER1"
-BASE = "http://testserver"
-RETRIEVE = "?ref=NOT-THERE"  # 404 Source GetPayment proves the request got past the gate
-DECLINED = (401, "DECLINED")
-INVALID = (400, "INVALID_AUTH_HEADER")
-FAILED = (403, "AUTHENTICATION_FAILED")
-
-
-class Psd2:
-    """The EU and UK projects' key pairs and a way to send with any Authorization value."""
-
-    def __init__(self, api: Api, eu: KeyPair, uk: KeyPair) -> None:
-        self.api, self.eu, self.uk = api, eu, uk
-
-    def send(
-        self,
-        authorization: str | None,
-        suffix: str = RETRIEVE,
-        *,
-        method: str = "GET",
-        body: bytes = b"",
-        partner: str = PARTNER,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        all_headers = dict(headers or {})
-        if authorization is not None:
-            all_headers["Authorization"] = authorization
-        target = path(suffix, partner=partner)
-        return self.api.http.request(method, target, content=body or None, headers=all_headers)
-
-    def eu_token(self, *, now: int | None = None, jti: str | None = None) -> str:
-        return bearer(self.eu, EU_KEY, now=int(time.time()) if now is None else now, jti=jti)
-
-    def uk_token(self) -> str:
-        return bearer(self.uk, UK_KEY, now=int(time.time()))
-
-
-@pytest.fixture(scope="module")
-def uk_pair() -> KeyPair:
-    return ec_key_pair("uk signer")
-
-
-@pytest.fixture
-def psd2(api: Api, engine: Engine, uk_pair: KeyPair) -> Iterator[Psd2]:
-    uow_factory = SqlAlchemyUowFactory(engine)
-    eu = key_pair_of(api.keys.signer)
-    add_psd2_project(uow_factory, EU_KEY, eu.cert_pem, region=Region.EU)
-    add_psd2_project(
-        uow_factory,
-        UK_KEY,
-        uk_pair.cert_pem,
-        region=Region.UK,
-        environment=Environment.MTF,
-        partner=UK_PARTNER,
-    )
-    yield Psd2(api, eu, uk_pair)
-
-
-def past_the_gate(response: Response) -> bool:
-    return (
-        response.status_code == 404 and response.json()["Errors"]["Error"]["Source"] == "GetPayment"
-    )
-
 
 # --- accepted --------------------------------------------------------------------------------
 

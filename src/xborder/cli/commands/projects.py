@@ -12,7 +12,12 @@ from xborder.cli.commands._common import database_options
 from xborder.clock import SystemClock
 from xborder.domain.projects import EncryptionPolicy, Environment, Region
 from xborder.errors import ConfigError
-from xborder.security.keys import certificate_pem, fingerprint, load_certificate, load_pkcs12
+from xborder.security.keys import (
+    certificate_pem,
+    key_id,
+    load_pkcs12_certificate,
+    load_request_token_certificate,
+)
 from xborder.services import projects as usecases
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -95,6 +100,7 @@ def add_command(
       xborder projects add --consumer-key 'mtf!456' --signing-cert mtf.pem --environment mtf
       xborder projects add --consumer-key 'enc!789' --signing-cert client-signing.pem \\
           --encryption-cert client-enc.pem --encryption required
+      xborder projects add --consumer-key 'eu!321' --signing-cert eu-signing.pem --region eu
     """
     signing = _certificate(signing_cert, signing_cert_password)
     encryption = _certificate(encryption_cert, None) if encryption_cert else None
@@ -210,12 +216,13 @@ def remove_command(
 
 
 def _certificate(path: Path, password: str | None) -> str:
-    """The certificate of a PEM file or a PKCS#12 keystore, as PEM text (no private key)."""
+    """The certificate of a PEM file or a PKCS#12 keystore, as PEM text (no private key).
+    RSA or EC P-256: the use case decides which a project may register (D23)."""
     data = path.read_bytes()
     if b"-----BEGIN" in data:
-        certificate = load_certificate(data)
+        certificate = load_request_token_certificate(data)
     else:
-        _key, certificate = load_pkcs12(path, password)
+        certificate = load_pkcs12_certificate(path, password)
     if b"PRIVATE KEY-----" in data:
         click.echo(f"note: {path.name} holds a private key too; only its certificate is stored")
     return certificate_pem(certificate).decode("ascii")
@@ -223,6 +230,6 @@ def _certificate(path: Path, password: str | None) -> str:
 
 def _kid(pem: str) -> str:
     try:
-        return fingerprint(load_certificate(pem.encode("ascii")))
+        return key_id(load_request_token_certificate(pem.encode("ascii")))
     except ConfigError:  # pragma: no cover - certificates are checked when added
         return "(unreadable)"
