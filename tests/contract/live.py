@@ -33,7 +33,10 @@ QUIET = {
 }
 PAYMENT_TABLES = ("webhook_deliveries", "outbox", "ledger_entries", "queue_entries", "payments")
 """What payments write, children first (foreign keys)."""
-BOOKKEEPING = frozenset({"nonces", "scheduler_leases", "registry_version", "alembic_version"})
+# the request journal records refusals too (issue 14): what was asked, not what changed
+BOOKKEEPING = frozenset(
+    {"nonces", "scheduler_leases", "registry_version", "alembic_version", "request_journal"}
+)
 """Tables a refused request may write: a signed request consumes its nonce (D11)."""
 
 

@@ -142,3 +142,30 @@ def test_live_stream_carries_new_requests_and_status_changes(client: TestClient)
     assert "event: request" in text and "requestBody" not in text  # lists, not bodies
     assert f'"paymentId": "{payment_id}"' in text
     assert "event: status" in text and '"status": "CANCELLED"' in text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": ""},  # found by the contract fuzzer: an empty count was read as no count
+        {"status": "²"},
+        {"before": "1" * 19},  # past a 64-bit integer
+        {"since": ""},
+        {"since": "2026-12-06"},  # a date is not a date-time (RFC 3339, as described)
+        {"since": "2026-12-06T12:00:00"},  # nor a date-time without its offset
+    ],
+)
+def test_journal_filters_take_only_what_the_description_allows(
+    client: TestClient, query: dict[str, str]
+) -> None:
+    """D21: a value the description does not allow is 400 in the Errors envelope."""
+    response = client.get("/admin/v1/requests", params=query, headers=AUTH)
+    assert response.status_code == 400, response.text
+    error = response.json()["Errors"]["Error"]
+    assert (error["ReasonCode"], error["Source"]) == ("INVALID_INPUT_VALUE", next(iter(query)))
+
+
+def test_a_journal_id_that_is_no_count_is_not_found(client: TestClient) -> None:
+    for raw in ("²", "9" * 19):
+        assert client.get(f"/admin/v1/requests/{raw}", headers=AUTH).status_code == 404
+    assert requests(client, since="2026-12-06T12:00:00+01:00")["requests"] == []

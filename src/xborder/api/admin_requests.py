@@ -10,7 +10,7 @@ used, decrypted) and, for a refused authentication, the explanation.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from xborder.api import problems
@@ -82,9 +82,9 @@ def entry_view(entry: JournalEntry, *, full: bool = False) -> dict[str, Any]:
 
 def _int(query: dict[str, str], name: str) -> int | None:
     raw = query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
-    if not is_count(raw):
+    if not is_count(raw):  # an empty value too: the description allows digits only (D21)
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
     return int(raw)
 
@@ -100,11 +100,17 @@ def is_count(raw: str) -> bool:
 
 
 def _instant(query: dict[str, str], name: str) -> datetime | None:
+    """An RFC 3339 date-time, as the description says (D21): a date, a ``T``, a time and an
+    offset; Python's ``fromisoformat`` alone would also take a bare date or no offset."""
     raw = query.get(name)
-    if not raw:
+    if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if not (raw.isascii() and len(raw) >= 20 and raw[10] in "Tt"):
+            raise ValueError(raw)
+        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1] in "Zz" else raw)
     except ValueError as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)]) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        raise ValidationFailed([FieldProblem(ProblemKind.VALUE, name)])
+    return value
