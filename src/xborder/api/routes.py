@@ -49,7 +49,6 @@ class Route:
     partner_id: str
     key: str
     root: str | None  # the request root element the endpoint expects, when it takes a body
-    json_only: bool = False  # the Balance API speaks JSON only (xbs-api.md §12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,7 @@ def match(raw_path: bytes, method: str, query: bytes) -> Route:
         name, partner_id, key = balance.match(raw_path[len(balance.PREFIX) :], method, query)
         if not PARTNER_ID.fullmatch(partner_id):
             raise problems.InvalidPartnerId()
-        return Route(name, partner_id, key, None, json_only=True)
+        return Route(name, partner_id, key, None)
     if not raw_path.startswith(PREFIX):
         raise problems.UnknownRoute()
     segments = [_segment(s) for s in raw_path[len(PREFIX) :].split(b"/")]

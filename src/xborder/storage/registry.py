@@ -90,7 +90,7 @@ class SqlAlchemyProjectRepository:
             .values(encryption=project.encryption.value, region=project.region.value)
         )
         self._connection().execute(query)
-        restamp(self._connection())
+        restamp(self._connection(), self._cursor)
 
     def remove(self, consumer_key: str) -> bool:
         query = projects.delete().where(projects.c.consumer_key == consumer_key)
