@@ -7,6 +7,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -26,6 +27,8 @@ from xborder.domain.projects import (
 )
 from xborder.security.request_token import make_request_token
 from xborder.services.payments import UowFactory
+from xborder.storage.engine import make_engine
+from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,18 @@ def add_psd2_project(
         if partner is not None:
             uow.partners.add(PartnerBinding(partner, consumer_key, created))
         uow.commit()
+
+
+def eu_project_of_server(data_dir: Path, consumer_key: str, name: str) -> KeyPair:
+    """A fresh RSA key pair registered as an eu sandbox project in the database of a server
+    started with ``data_dir`` (its default SQLite file), as another process would add it."""
+    pair = rsa_key_pair(name)
+    engine = make_engine(f"sqlite:///{data_dir / 'xborder.db'}")
+    try:
+        add_psd2_project(SqlAlchemyUowFactory(engine), consumer_key, pair.cert_pem)
+    finally:
+        engine.dispose()
+    return pair
 
 
 def bearer(pair: KeyPair, consumer_key: str, *, now: int, jti: str | None = None) -> str:

@@ -12,16 +12,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.e2e.security.psd2 import KeyPair, add_psd2_project, bearer, rsa_key_pair
+from tests.e2e.security.psd2 import KeyPair, bearer, eu_project_of_server
 from tests.e2e.server import ServerProcess, running_server
 from tests.payloads import PARTNER, encode, path, payment_request
 from tests.signing import mastercard_header
 from xborder.cli import main
 from xborder.client import RequestTokenAuth
-from xborder.domain.projects import Region
 from xborder.security.keys import load_private_key
-from xborder.storage.engine import make_engine
-from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 EU_KEY = "eu-over-http!0a1b2c3d"
 
@@ -40,13 +37,7 @@ def server(workdir: Path) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def pair(server: ServerProcess, workdir: Path) -> KeyPair:
     """An eu sandbox project, added to the running server's database through the repository."""
-    pair = rsa_key_pair("eu over http")
-    engine = make_engine(f"sqlite:///{workdir / 'data' / 'xborder.db'}")
-    try:
-        add_psd2_project(SqlAlchemyUowFactory(engine), EU_KEY, pair.cert_pem, region=Region.EU)
-    finally:
-        engine.dispose()
-    return pair
+    return eu_project_of_server(workdir / "data", EU_KEY, "eu over http")
 
 
 @pytest.fixture

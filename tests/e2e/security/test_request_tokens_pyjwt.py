@@ -45,13 +45,10 @@ from tests.e2e.security.conftest import (
     gateway_error,
     past_the_gate,
 )
-from tests.e2e.security.psd2 import KeyPair, add_psd2_project, ec_key_pair, rsa_key_pair
+from tests.e2e.security.psd2 import KeyPair, ec_key_pair, eu_project_of_server, rsa_key_pair
 from tests.e2e.server import ServerProcess, running_server
 from tests.payloads import PARTNER, encode, path, payment_request
 from tests.signing import mastercard_header
-from xborder.domain.projects import Region
-from xborder.storage.engine import make_engine
-from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 LIFETIME = 15 * 60  # the reference client's
 TOLERANCE = 5 * 60  # D23's clock tolerance
@@ -352,13 +349,7 @@ def server(workdir: Path) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def http_pair(server: ServerProcess, workdir: Path) -> KeyPair:
     """An eu sandbox project added to the running server's database."""
-    pair = rsa_key_pair("eu pyjwt over http")
-    engine = make_engine(f"sqlite:///{workdir / 'data' / 'xborder.db'}")
-    try:
-        add_psd2_project(SqlAlchemyUowFactory(engine), HTTP_EU_KEY, pair.cert_pem, region=Region.EU)
-    finally:
-        engine.dispose()
-    return pair
+    return eu_project_of_server(workdir / "data", HTTP_EU_KEY, "eu pyjwt over http")
 
 
 @pytest.fixture
