@@ -35,7 +35,7 @@ PAYMENT_TABLES = ("webhook_deliveries", "outbox", "ledger_entries", "queue_entri
 """What payments write, children first (foreign keys)."""
 # the request journal records refusals too (issue 14): what was asked, not what changed
 BOOKKEEPING = frozenset(
-    {"nonces", "scheduler_leases", "registry_version", "alembic_version", "request_journal"}
+    {"nonces", "scheduler_leases", "registry_version", "alembic_version", "journal_segments"}
 )
 """Tables a refused request may write: a signed request consumes its nonce (D11)."""
 

@@ -160,6 +160,66 @@ def test_run_sync_from_another_thread_commits_through_the_same_writer(db: Engine
     assert isinstance(result[0], str) and _stored(db, "T")
 
 
+def test_run_threadsafe_joins_the_serving_loops_groups(db: Engine) -> None:
+    """Issue 14: a background thread's unit (the journal's) runs in the loop's next group,
+    beside the requests' units, never as a second holder of the write lock."""
+    writer = Writer(db)
+    threads: dict[str, int] = {}
+
+    def tagged(reference: str) -> Unit[str]:
+        def unit(factory: UowFactory) -> str:
+            threads[reference] = threading.get_ident()
+            return _add(reference)(factory)
+
+        return unit
+
+    async def serve() -> tuple[str, str]:
+        await writer.run(tagged("LOOP-0"))  # the loop is now the writer's
+        background = asyncio.to_thread(writer.run_threadsafe, tagged("BACKGROUND"))
+        task = asyncio.ensure_future(background)
+        while "BACKGROUND" not in threads:  # the request's unit comes while it waits
+            await asyncio.sleep(0)
+            if task.done():
+                break
+        request = await writer.run(tagged("LOOP-1"))
+        return await task, request
+
+    loop_thread: list[int] = []
+
+    async def main() -> tuple[str, str]:
+        loop_thread.append(threading.get_ident())
+        return await serve()
+
+    asyncio.run(main())
+    writer.close()
+    assert all(_stored(db, reference) for reference in ("LOOP-0", "BACKGROUND", "LOOP-1"))
+    if writer.inline:  # SQLite: every unit ran on the loop's thread, in its groups
+        assert set(threads.values()) == {loop_thread[0]}
+    else:  # PostgreSQL: on the writer's own thread, as every group
+        assert loop_thread[0] not in set(threads.values())
+
+
+def test_run_threadsafe_without_a_serving_loop_runs_a_group_of_its_own(db: Engine) -> None:
+    writer = Writer(db)
+    assert isinstance(writer.run_threadsafe(_add("ALONE")), str)
+    writer.close()
+    assert _stored(db, "ALONE")
+
+
+def test_run_threadsafe_refuses_the_loops_own_thread(db: Engine) -> None:
+    writer = Writer(db)
+
+    async def main() -> None:
+        await writer.run(_add("FIRST"))
+        with pytest.raises(RuntimeError, match="await run"):
+            writer.run_threadsafe(_add("NEVER"))
+
+    if not writer.inline:
+        pytest.skip("PostgreSQL's writer thread serves any caller")
+    asyncio.run(main())
+    assert not _stored(db, "NEVER")
+
+
 def test_a_cancel_in_a_group_beside_a_refused_cancel_commits(db: Engine) -> None:
     from xborder.clock import Instant
     from xborder.domain.errors import CancellationNotPermitted

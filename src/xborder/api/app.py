@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -88,7 +89,7 @@ def create_app(
     writer = Writer(engine)
     reader = Reader(engine, threads=reader_threads(settings))
     metrics = Metrics(engine, lambda: recorder.dropped, writer.stats)
-    recorder = recorder_for(settings, services, [metrics.observe])  # issue 14: off the hot path
+    recorder = recorder_for(settings, writer, [metrics.observe])  # issue 14: off the hot path
     endpoint = XbsEndpoint(
         services,
         gate or gate_for(settings, services.uow_factory),
@@ -124,7 +125,8 @@ def create_app(
         gc.freeze()  # what start-up built lives as long as the process: keep it out of GC passes
         yield
         for thread in reversed(threads):
-            thread.stop()
+            # Off the loop: a thread's last writes (the journal's) may join the loop's groups
+            await asyncio.to_thread(thread.stop)
         writer.close()
         reader.close()
         if clock is None:

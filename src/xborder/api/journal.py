@@ -51,6 +51,14 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+def _suspect(text: str, secrets: Iterable[str]) -> bool:
+    """Whether :func:`redact` could change ``text`` (one pass over several texts at once)."""
+    if any(secret in text for secret in secrets):
+        return True
+    lowered = text.lower()
+    return "oauth_signature" in lowered or "bearer" in lowered or "private key" in lowered
+
+
 def _keep_quotes(match: re.Match[str]) -> str:
     return f"{match.group(1)}{REDACTED}{match.group(2)}"
 
@@ -81,7 +89,7 @@ class EntryBuilder:
             reason_code=trace.reason_code,
             latency_us=round((trace.finished - trace.started) * 1_000_000),
             encrypted=encrypted,
-            request_headers=self._text(_json(self._headers(trace.headers))),
+            request_headers=self._cut(_json(self._headers(trace.headers))),
             request_body=self._text(_decoded(trace.body), trace.body_size),
             request_plain=self._text(_decoded(admitted.body)) if encrypted and admitted else None,
             response_body=self._text(_decoded(trace.content)),
@@ -90,6 +98,11 @@ class EntryBuilder:
         )
 
     def _headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers with secrets redacted; most requests have none, found in one pass."""
+        if _HIDDEN_HEADERS.isdisjoint(headers) and not _suspect(
+            "\n".join(headers.values()), self._secrets
+        ):
+            return headers
         return {
             name: REDACTED if name in _HIDDEN_HEADERS else redact(value, self._secrets)
             for name, value in headers.items()
@@ -98,7 +111,10 @@ class EntryBuilder:
     def _text(self, text: str, size: int | None = None) -> str:
         """``text`` redacted, then cut to :data:`MAX_BODY_CHARS`; ``size`` is the original's
         length in bytes when the trace kept only its head."""
-        text = redact(text, self._secrets)
+        return self._cut(redact(text, self._secrets), size)
+
+    def _cut(self, text: str, size: int | None = None) -> str:
+        """``text`` (already redacted) cut to :data:`MAX_BODY_CHARS`."""
         if len(text) > MAX_BODY_CHARS or (size is not None and size > MAX_BODY_CHARS):
             more = (size or len(text)) - MAX_BODY_CHARS
             text = _without_secret_head(text[:MAX_BODY_CHARS], self._secrets)

@@ -22,10 +22,10 @@ from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import DEFAULT_DELAYS, Delays, LifecycleRules
 from xborder.errors import ConfigError
 from xborder.services.journal import RequestRecorder, Retention
-from xborder.services.journal_ports import JournalEntry
 from xborder.services.scheduler import SchedulerThread
 from xborder.services.webhook_sender import SenderPolicy, WebhookSender
 from xborder.storage.clock import DatabaseClock
+from xborder.storage.writer import Writer
 
 log = logging.getLogger("xborder")
 
@@ -107,11 +107,12 @@ def sender_for(settings: Settings, services: Services) -> WebhookSender | None:
 
 def recorder_for(
     settings: Settings,
-    services: Services,
-    listeners: Sequence[Callable[[JournalEntry], None]] = (),
+    writer: Writer,
+    listeners: Sequence[Callable[[Trace], None]] = (),
 ) -> RequestRecorder[Trace]:
-    """The request journal's ring and writer (issue 14); with ``XBORDER_JOURNAL=off`` it still
-    feeds ``listeners`` (the metrics) but stores nothing."""
+    """The request journal's ring and thread (issue 14), writing through the process's
+    ``writer``; with ``XBORDER_JOURNAL=off`` it still feeds ``listeners`` (the metrics) but
+    builds and stores nothing."""
     retention = Retention(
         enabled=settings.journal,
         max_rows=settings.journal_max_rows,
@@ -119,7 +120,7 @@ def recorder_for(
     )
     return RequestRecorder(
         EntryBuilder(secrets=[settings.admin_token or ""]),
-        uow_factory=services.uow_factory,
+        write=writer.run_threadsafe,
         retention=retention,
         listeners=listeners,
     )

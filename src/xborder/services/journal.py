@@ -2,10 +2,13 @@
 
 The endpoint hands a small record of each answered request to :meth:`RequestRecorder.offer`,
 which only appends it to a bounded in-memory ring (a full ring drops its oldest record and
-counts the drop). The recorder's thread drains the ring a few times a second: it turns each
-record into a :class:`JournalEntry` (redaction and decoding happen here, not on the request
-path), tells its listeners (the metrics), and inserts the batch in one short transaction of
-its own, then prunes the table by count and age. A failed insert is logged and its batch
+counts the drop). The recorder's thread drains the ring ten times a second: it tells its
+listeners (the metrics) of each record, turns the records into :class:`JournalEntry` rows
+(redaction and decoding happen here, not on the request path) and hands them to ``write``,
+which runs them in the process's writer: on SQLite they join the next group of request
+writes, so the journal neither holds the write lock the requests wait on nor adds a commit
+(xborder.storage.writer). Retention prunes in steps (a quarter of ``max_rows`` at a time, and
+by age once a minute) rather than on every batch. A failed write is logged and its entries
 dropped: the journal is a diagnostic aid and must never slow or fail a request.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,11 +30,18 @@ log = logging.getLogger("xborder.journal")
 
 T = TypeVar("T")
 
+WriteUnit = Callable[[UowFactory], None]
+Write = Callable[[WriteUnit], object]
+"""Runs a write unit in the process's writer and returns once it has committed (or raises)."""
+
 RING_SIZE = 10_000
 """Records waiting for the writer; beyond it the oldest are dropped (and counted)."""
 
-BATCH = 200
-"""Records inserted per transaction: on SQLite the request writer waits for it, so short."""
+BATCH = 500
+"""Entries per write unit: a unit shares its group's transaction with requests, so bounded."""
+
+AGE_PRUNE_EVERY = 60.0
+"""Seconds between prunes by age when the count alone does not call for one."""
 
 MAX_PAGE = 200
 
@@ -43,6 +54,12 @@ class Retention:
     max_rows: int = 5000
     max_age: timedelta = timedelta(hours=24)
 
+    @property
+    def prune_step(self) -> int:
+        """New entries between two prunes by count: the journal holds at most ``max_rows``
+        plus this many, and each prune deletes a block of entries rather than a few."""
+        return max(1, self.max_rows // 4)
+
 
 class RequestRecorder(Generic[T]):
     """The ring and the background writer; ``build`` turns a raw record into an entry."""
@@ -51,19 +68,21 @@ class RequestRecorder(Generic[T]):
         self,
         build: Callable[[T], JournalEntry],
         *,
-        uow_factory: UowFactory,
+        write: Write,
         retention: Retention,
-        listeners: Sequence[Callable[[JournalEntry], None]] = (),
-        interval: float = 0.25,
+        listeners: Sequence[Callable[[T], None]] = (),
+        interval: float = 0.1,
         ring_size: int = RING_SIZE,
     ) -> None:
         self._ring: collections.deque[T] = collections.deque(maxlen=ring_size)
         self._build = build
-        self._uow_factory = uow_factory
+        self._write = write
         self.retention = retention
         self._listeners = tuple(listeners)
         self._interval = interval
         self.dropped = 0
+        self._unpruned = 0  # rows written since the last prune
+        self._pruned_at = time.monotonic()
         self._lock = threading.Lock()  # one drain at a time (the thread, or a test's flush)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="xborder-journal", daemon=True)
@@ -79,50 +98,79 @@ class RequestRecorder(Generic[T]):
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and write what arrived before (call it off the event loop: on
+        SQLite the last rows join the loop's groups)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self.flush()  # what arrived before shutdown is still written
+        self.flush()
 
-    def flush(self) -> int:
-        """Write everything waiting now; the number of entries built."""
-        written = 0
+    def flush(self, *, prune: bool = True) -> int:
+        """Write everything waiting now, then (by default) prune; the number of entries
+        written."""
         with self._lock:
-            while self._ring:
-                batch = [self._ring.popleft() for _ in range(min(BATCH, len(self._ring)))]
-                written += self._write([self._safe_build(record) for record in batch])
+            return self._drain(prune=prune)
+
+    def _drain(self, *, prune: bool) -> int:
+        ring, records = self._ring, []
+        while ring:
+            records.append(ring.popleft())
+        self._tell(records)
+        if not self.retention.enabled:
+            return 0
+        entries = [entry for entry in map(self._safe_build, records) if entry is not None]
+        written = 0
+        for start in range(0, len(entries), BATCH):
+            written += self._store(entries[start : start + BATCH], prune=False)
+        if prune or self._due():
+            self._store([], prune=True)
         return written
+
+    def _tell(self, records: list[T]) -> None:
+        for listener in self._listeners:
+            for record in records:
+                try:
+                    listener(record)
+                except Exception:
+                    log.exception("journal listener failed")
 
     def _safe_build(self, record: T) -> JournalEntry | None:
         try:
-            entry = self._build(record)
+            return self._build(record)
         except Exception:  # a record that cannot be built is skipped, the others go on
             log.exception("journal record could not be built")
             return None
-        for listener in self._listeners:
-            try:
-                listener(entry)
-            except Exception:
-                log.exception("journal listener failed")
-        return entry
 
-    def _write(self, built: list[JournalEntry | None]) -> int:
-        entries = [entry for entry in built if entry is not None]
-        if not entries or not self.retention.enabled:
-            return len(entries)
-        oldest = datetime.now(UTC) - self.retention.max_age
-        try:
-            with self._uow_factory() as uow:
+    def _due(self) -> bool:
+        return (
+            self._unpruned >= self.retention.prune_step
+            or time.monotonic() - self._pruned_at >= AGE_PRUNE_EVERY
+        )
+
+    def _store(self, entries: list[JournalEntry], *, prune: bool) -> int:
+        max_rows, oldest = self.retention.max_rows, datetime.now(UTC) - self.retention.max_age
+
+        def unit(uow_factory: UowFactory) -> None:
+            with uow_factory() as uow:
                 uow.journal.add(entries)
-                uow.journal.prune(self.retention.max_rows, oldest)
+                if prune:
+                    uow.journal.prune(max_rows, oldest)
                 uow.commit()
+
+        try:
+            self._write(unit)
         except Exception:  # never let the journal take the server down
-            log.exception("journal batch of %d entries dropped", len(entries))
+            log.exception("journal write of %d entries dropped", len(entries))
+            return 0
+        if prune:
+            self._unpruned, self._pruned_at = 0, time.monotonic()
+        else:
+            self._unpruned += len(entries)
         return len(entries)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
-            self.flush()
+            self.flush(prune=False)
 
 
 def list_requests(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from xborder.services.ports import DeliveryRecord
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
     """One XBS request and its answer, secrets redacted.
 
     Bodies are text as sent (``*_body``) and, when JWE was used, decrypted (``*_plain``).
     ``explanation`` is a JSON object for a refused authentication: the reason in words and,
     for OAuth 1.0a, the signature base string the server computed and the body hash it
     expected. ``id`` is 0 until the entry is stored.
+
+    A named tuple, not a dataclass: one is built for every request the server answers, and
+    a tuple is built (and handed to the driver as a row) several times faster.
     """
 
     at: datetime

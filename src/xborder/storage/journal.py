@@ -1,35 +1,75 @@
-"""SqlAlchemyRequestJournal: the request journal's table (issue 14)."""
+"""SqlAlchemyRequestJournal: the request journal, stored in segments (issue 14).
+
+One journal write is one row of ``journal_segments``: its entries as one JSON array, so a
+request costs the database a share of one insert, and pruning deletes whole segments. An
+entry's id is ``segment id * SEGMENT_SPAN + its place in the segment``: unique across the
+processes that write (the segment id is the table's own key) and increasing with the order
+of the writes. Lookups read segments newest first and filter their entries here; the
+journal is bounded (``XBORDER_JOURNAL_MAX_ROWS``), so that is a few thousand entries.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from xborder.services.journal_ports import JournalEntry, JournalFilter
 from xborder.services.ports import DeliveryRecord
-from xborder.storage.tables import outbox, request_journal, webhook_deliveries
+from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.webhooks import DELIVERIES
 
-_FIELDS = [f.name for f in dataclasses.fields(JournalEntry) if f.name != "id"]
-_COLUMNS = [request_journal.c[name] for name in ("id", *_FIELDS)]
+SEGMENT_SPAN = 1000
+"""Entry ids one segment owns; a write of more entries makes several segments."""
+
+_AT, _PARTNER, _PAYMENT, _STATUS = (JournalEntry._fields.index(name) for name in (
+    "at", "partner_id", "payment_id", "status"))  # fmt: skip
+_S = journal_segments.c
+_SEGMENT = sa.select(_S.id, _S.skip, _S.entries)
+_EXTENTS = sa.select(_S.id, _S.skip, _S.count, _S.oldest_at, _S.newest_at).order_by(_S.id.desc())
+_DELETE = journal_segments.delete().where(_S.id == sa.bindparam("segment"))
+_SKIP = (
+    journal_segments.update()
+    .where(_S.id == sa.bindparam("segment"))
+    .values(skip=sa.bindparam("skip"), count=sa.bindparam("kept"))
+)
+
+Row = list[Any]
+"""An entry as stored: its fields but ``id``, in :class:`JournalEntry` order."""
 
 
-_INSERT = f"INSERT INTO request_journal ({', '.join(_FIELDS)}) VALUES "  # noqa: S608 - our column names
-_INSERT_SQLITE = _INSERT + f"({', '.join('?' for _ in _FIELDS)})"
-_INSERT_PG = _INSERT + f"({', '.join('%s' for _ in _FIELDS)})"
+def _encode(entries: Iterable[JournalEntry]) -> bytes:
+    return orjson.dumps([entry[:-1] for entry in entries])  # a plain tuple: all but the id
 
 
-def _value(value: object, sqlite: bool) -> object:
-    """As :class:`~xborder.storage.tables.UtcDateTime` stores it: naive UTC text on SQLite
-    (SQLAlchemy's own format, so Core reads it back), aware on PostgreSQL."""
-    if isinstance(value, datetime):
-        utc = value.astimezone(UTC)
-        return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else utc
-    return value
+def _entry(row: Row, entry_id: int) -> JournalEntry:
+    row[_AT] = datetime.fromisoformat(row[_AT])  # the only field JSON does not carry as is
+    row.append(entry_id)
+    return JournalEntry._make(row)
+
+
+def _numbered(segment: Any) -> list[tuple[int, Row]]:
+    """The entries a segment (a row of ``_SEGMENT``) keeps, each with its id, oldest first."""
+    segment_id, skip, entries = segment
+    return list(enumerate(orjson.loads(entries)[skip:], start=segment_id * SEGMENT_SPAN + skip))
+
+
+def _matches(where: JournalFilter) -> Callable[[Row], bool]:
+    since, payments = where.since, frozenset(where.payment)
+
+    def matches(row: Row) -> bool:
+        return (
+            (where.partner_id is None or row[_PARTNER] == where.partner_id)
+            and (not payments or row[_PAYMENT] in payments)
+            and (where.status is None or row[_STATUS] == where.status)
+            and (since is None or datetime.fromisoformat(row[_AT]) >= since)
+        )
+
+    return matches
 
 
 class SqlAlchemyRequestJournal:
@@ -39,49 +79,86 @@ class SqlAlchemyRequestJournal:
         self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def add(self, entries: list[JournalEntry]) -> None:
-        # Straight to the driver's executemany: a third of Core's cost per row, and the
-        # journal writes a row for every request the server answers.
-        if not entries:
-            return
         connection = self._connection()
-        sqlite = connection.dialect.name == "sqlite"
-        rows = [tuple(_value(getattr(e, name), sqlite) for name in _FIELDS) for e in entries]
-        connection.exec_driver_sql(_INSERT_SQLITE if sqlite else _INSERT_PG, rows)
+        for start in range(0, len(entries), SEGMENT_SPAN):
+            part = entries[start : start + SEGMENT_SPAN]
+            connection.execute(
+                journal_segments.insert().values(
+                    oldest_at=min(e.at for e in part),
+                    newest_at=max(e.at for e in part),
+                    skip=0,
+                    count=len(part),
+                    entries=_encode(part),
+                )
+            )
 
     def prune(self, max_rows: int, older_than: datetime) -> int:
+        """Drop the segments past the age or the count; of the one segment that straddles a
+        limit, skip the older entries (its ``skip`` moves; they are never read again and go
+        with the segment)."""
         connection = self._connection()
-        removed = connection.execute(
-            request_journal.delete().where(request_journal.c.at < older_than)
-        ).rowcount
-        newest = connection.execute(sa.select(sa.func.max(request_journal.c.id))).scalar()
-        if newest is not None and newest > max_rows:
-            statement = request_journal.delete().where(request_journal.c.id <= newest - max_rows)
-            removed += connection.execute(statement).rowcount
+        removed = kept = 0
+        for segment_id, skip, count, oldest_at, newest_at in connection.execute(_EXTENTS).all():
+            drop = count
+            if newest_at >= older_than and kept < max_rows:
+                drop = max(0, count - (max_rows - kept))
+                if oldest_at < older_than:
+                    drop = max(drop, self._older(connection, segment_id, older_than))
+            if drop >= count:
+                connection.execute(_DELETE, {"segment": segment_id})
+            elif drop:
+                moved = {"segment": segment_id, "skip": skip + drop, "kept": count - drop}
+                connection.execute(_SKIP, moved)
+            removed += drop
+            kept += count - drop
         return removed
 
+    def _older(self, connection: Connection, segment_id: int, older_than: datetime) -> int:
+        """How many of a segment's kept entries, from its oldest, are older than
+        ``older_than`` (a segment's entries are in the order they were answered)."""
+        segment = connection.execute(_SEGMENT.where(_S.id == segment_id)).one()
+        older = 0
+        for _, row in _numbered(segment):
+            if datetime.fromisoformat(row[_AT]) >= older_than:
+                break
+            older += 1
+        return older
+
     def page(self, where: JournalFilter, limit: int, before: int | None) -> list[JournalEntry]:
-        query = sa.select(*_COLUMNS).order_by(request_journal.c.id.desc()).limit(limit)
+        query = _SEGMENT.order_by(_S.id.desc())
         if before is not None:
-            query = query.where(request_journal.c.id < before)
-        if where.partner_id is not None:
-            query = query.where(request_journal.c.partner_id == where.partner_id)
-        if where.payment:
-            query = query.where(request_journal.c.payment_id.in_(where.payment))
-        if where.status is not None:
-            query = query.where(request_journal.c.status == where.status)
+            query = query.where(_S.id <= (before - 1) // SEGMENT_SPAN)
         if where.since is not None:
-            query = query.where(request_journal.c.at >= where.since)
-        rows = self._connection().execute(query).mappings()
-        return [JournalEntry(**row) for row in rows]
+            query = query.where(_S.newest_at >= where.since)
+        matches = _matches(where)
+        found: list[JournalEntry] = []
+        for entry_id, row in self._newest_first(query):
+            if (before is None or entry_id < before) and matches(row):
+                found.append(_entry(row, entry_id))
+                if len(found) >= limit:
+                    break
+        return found
+
+    def _newest_first(self, query: sa.Select[Any]) -> Iterator[tuple[int, Row]]:
+        for segment in self._connection().execute(query):
+            yield from reversed(_numbered(segment))
 
     def get(self, entry_id: int) -> JournalEntry | None:
-        query = sa.select(*_COLUMNS).where(request_journal.c.id == entry_id)
-        row = self._connection().execute(query).mappings().first()
-        return JournalEntry(**row) if row else None
+        if entry_id < 0:
+            return None
+        query = _SEGMENT.where(_S.id == entry_id // SEGMENT_SPAN)
+        segment = self._connection().execute(query).first()
+        if segment is None:
+            return None
+        for numbered, row in _numbered(segment):
+            if numbered == entry_id:
+                return _entry(row, entry_id)
+        return None
 
     def heads(self) -> tuple[int, int, int]:
+        newest = sa.select(_S.id * SEGMENT_SPAN + _S.skip + _S.count - 1).order_by(_S.id.desc())
         query = sa.select(
-            sa.select(sa.func.max(request_journal.c.id)).scalar_subquery(),
+            newest.limit(1).scalar_subquery(),
             sa.select(sa.func.max(outbox.c.id)).scalar_subquery(),
             sa.select(sa.func.max(webhook_deliveries.c.id)).scalar_subquery(),
         )
@@ -89,13 +166,15 @@ class SqlAlchemyRequestJournal:
         return (row[0] or 0, row[1] or 0, row[2] or 0)
 
     def entries_after(self, after: int, limit: int) -> list[JournalEntry]:
-        query = (
-            sa.select(*_COLUMNS)
-            .where(request_journal.c.id > after)
-            .order_by(request_journal.c.id)
-            .limit(limit)
-        )
-        return [JournalEntry(**row) for row in self._connection().execute(query).mappings()]
+        query = _SEGMENT.where(_S.id >= max(after, 0) // SEGMENT_SPAN).order_by(_S.id)
+        found: list[JournalEntry] = []
+        for segment in self._connection().execute(query):
+            for entry_id, row in _numbered(segment):
+                if entry_id > after:
+                    found.append(_entry(row, entry_id))
+                    if len(found) >= limit:
+                        return found
+        return found
 
     def deliveries_after(self, after: int, limit: int) -> list[DeliveryRecord]:
         query = DELIVERIES.where(webhook_deliveries.c.id > after).limit(limit)

@@ -285,37 +285,22 @@ sa.Index("ix_oauth2_tokens_grant", oauth2_tokens.c.grant_id)
 sa.Index("ix_oauth2_tokens_consumer_key", oauth2_tokens.c.consumer_key)
 sa.Index("ix_oauth2_tokens_expires_at", oauth2_tokens.c.expires_at)
 
-# --- the request journal (issue 14; migration 0008) ------------------------------------------
+# --- the request journal (issue 14; migrations 0008, 0009) -----------------------------------
 
-request_journal = sa.Table(
-    "request_journal",
+journal_segments = sa.Table(
+    "journal_segments",
     metadata,
-    # One row per XBS request and its answer, written off the request path by the journal's
-    # own short transactions (xborder.services.journal) and pruned by count and age. Secrets
-    # are redacted before a row is built; nothing here is needed to serve a request.
+    # One row per journal write: the entries of a batch of answered XBS requests, redacted,
+    # as one JSON array (xborder.storage.journal). Entry ids are ``id * SEGMENT_SPAN + n``;
+    # ``skip`` counts the entries pruned from the front of the segment. Nothing here is
+    # needed to serve a request.
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("at", UtcDateTime(), nullable=False),
-    sa.Column("request_id", sa.String(20), nullable=False),
-    sa.Column("method", sa.String(10), nullable=False),
-    sa.Column("path", sa.String(2000), nullable=False),
-    sa.Column("operation", sa.String(20)),
-    sa.Column("partner_id", sa.String(35)),
-    sa.Column("payment_id", sa.String(40)),  # the payment id or the reference the path named
-    sa.Column("consumer_key", sa.String(200)),
-    sa.Column("status", sa.Integer(), nullable=False),
-    sa.Column("reason_code", sa.String(64)),
-    sa.Column("latency_us", sa.BigInteger(), nullable=False),
-    sa.Column("encrypted", sa.Boolean(), nullable=False),
-    sa.Column("request_headers", sa.Text(), nullable=False),  # JSON, redacted
-    sa.Column("request_body", sa.Text(), nullable=False),  # as sent
-    sa.Column("request_plain", sa.Text()),  # decrypted, when JWE was used
-    sa.Column("response_body", sa.Text(), nullable=False),  # as sent
-    sa.Column("response_plain", sa.Text()),  # before encryption, when it was encrypted
-    sa.Column("explanation", sa.Text()),  # JSON: why authentication was refused
+    sa.Column("oldest_at", UtcDateTime(), nullable=False),
+    sa.Column("newest_at", UtcDateTime(), nullable=False),
+    sa.Column("skip", sa.Integer(), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),  # entries kept: skip .. skip + count - 1
+    sa.Column("entries", sa.LargeBinary(), nullable=False),
 )
-sa.Index("ix_request_journal_at", request_journal.c.at)
-sa.Index("ix_request_journal_partner", request_journal.c.partner_id, request_journal.c.id)
-sa.Index("ix_request_journal_payment", request_journal.c.payment_id, request_journal.c.id)
 
 # --- webhooks per partner id (D14, D18; migration 0008, which moved them off ``partners``) ---
 

@@ -18,9 +18,11 @@ Where the group runs:
 * **PostgreSQL**: on the writer's one thread, whose connection waits on the network while the
   loop goes on serving; the next group is formed from what arrived meanwhile.
 
-Callers on other threads (the lifecycle scheduler, the push sender, the command line) use
-:meth:`Writer.run_sync`, which joins the same queue on PostgreSQL and, on SQLite, runs a
-group of one on the calling thread under the same WriteLock.
+Callers on other threads use :meth:`Writer.run_threadsafe`: on PostgreSQL it joins the same
+queue; on SQLite, while the event loop is serving, the unit joins the loop's next group, so a
+background writer (the request journal) never holds the write lock the loop waits on, and
+adds no commit of its own. With no loop serving, and for :meth:`Writer.run_sync`, a group of
+one runs on the calling thread under the same WriteLock.
 
 The design is datasette's ``execute_write_fn`` (one write thread fed by a queue, callers
 await a future) with the batching of TigerBeetle's commits.
@@ -170,6 +172,7 @@ class Writer:
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self._pending: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that runs inline groups
         self.stats = GroupStats()
         self._thread = None if self.inline else _WriterThread(engine, self.stats)
 
@@ -177,7 +180,7 @@ class Writer:
         """Run ``unit`` in the next group; answer once that group has committed."""
         if self._thread is not None:
             return await asyncio.wrap_future(self._thread.submit(unit))
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((unit, future))
         if not self._flush_scheduled:
@@ -193,6 +196,20 @@ class Writer:
         if outcome.error is not None:
             raise outcome.error
         return outcome.value  # type: ignore[return-value]
+
+    def run_threadsafe(self, unit: Unit[T], timeout: float = 60.0) -> T:
+        """Run ``unit`` from any thread but the event loop's; wait for its group's commit.
+
+        On SQLite, while the loop that runs the groups is serving, ``unit`` joins its next
+        group; otherwise (PostgreSQL, or no loop) this is :meth:`run_sync`. ``timeout``
+        bounds the wait for a loop that stops before it ran the unit.
+        """
+        loop = self._loop
+        if self._thread is None and loop is not None and loop.is_running():
+            if _running_loop() is loop:
+                raise RuntimeError("run_threadsafe called on the event loop: await run()")
+            return asyncio.run_coroutine_threadsafe(self.run(unit), loop).result(timeout)
+        return self.run_sync(unit)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -211,6 +228,13 @@ class Writer:
         """Stop the writer thread, after the groups already queued (PostgreSQL)."""
         if self._thread is not None:
             self._thread.stop()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _WriterThread:
