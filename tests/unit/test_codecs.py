@@ -30,9 +30,9 @@ from xborder.api.negotiation import codec_for_content_type, response_codec
 from xborder.api.problems import NotAcceptable
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.domain.channels import Channel
-from xborder.domain.errors import Rejection, ValidationFailed
+from xborder.domain.errors import Rejection, UnpricedCurrency, ValidationFailed
 from xborder.domain.model import Payment, new_payment_id
-from xborder.domain.pricing import PricingTable, Quote, UnpricedCurrency, price
+from xborder.domain.pricing import PricingTable, Quote, price
 from xborder.domain.request import PaymentRequest, parse_payment_request
 from xborder.domain.states import PaymentStatus, PendingStage
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from xborder.domain.errors import UnpricedCurrency
 from xborder.domain.money import Money
 
 RATE_PLACES = Decimal("0.0000000001")
@@ -127,10 +128,6 @@ class Quote:
     credited: Money
     principal: Money
     settlement: Money
-
-
-class UnpricedCurrency(ValueError):
-    """Raised when a currency pair has no rate in the pricing table."""
 
 
 def price(
