@@ -10,7 +10,7 @@ Hierarchy::
 
     XborderError
     ├── DomainError                      (xborder.domain.errors; each carries an XBS error code)
-    │   ├── ValidationFailed             a request field breaks a rule of xbs-api.md §2 (D8)
+    │   ├── ValidationFailed             a request field breaks a rule of docs/reference.md §2 (D8)
     │   ├── PaymentNotFound              no such payment for this partner (D6)
     │   ├── CancellationNotPermitted     the payment is not cancellable now (D3, D6)
     │   ├── ReferenceConflict            a reference reused with another payload (D7)

@@ -71,7 +71,7 @@ def assert_round_trips(document: dict[str, Any]) -> None:
 
 # --- strategies: requests the validator accepts, payments, envelopes ---------------------------
 
-_FORBIDDEN = "{}|~\\"  # xbs-api.md §9: never in text
+_FORBIDDEN = "{}|~\\"  # docs/reference.md §9: never in text
 _ESCAPED = ["<", ">", "&", '"', "'", "]", "\u00a0", "\u2028", "é", "\U0001f600", "\ufffd"]
 _CHARACTERS = st.one_of(
     st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=[*_FORBIDDEN, ";"]),

@@ -159,13 +159,13 @@ def render_error(exc: BaseException) -> Rendered:
 
 
 def envelope(rendered: Rendered, request_id: str | None) -> dict[str, Any]:
-    """The ``Errors`` document of xbs-api.md §5.1: one ``Error`` object, or a list of them."""
+    """The ``Errors`` document of docs/reference.md §5.1: one ``Error`` object, or a list."""
     errors = [_error(item, request_id if rendered.request_id else None) for item in rendered.items]
     return {"Errors": {"Error": errors[0] if len(errors) == 1 else errors}}
 
 
 def _error(item: ErrorItem, request_id: str | None) -> dict[str, Any]:
-    details: Any = NULL  # gateway errors carry "Details": null (xbs-api.md §8.3)
+    details: Any = NULL  # gateway errors carry "Details": null (docs/reference.md §8.3)
     if item.detail_code is not None:
         details = {"Detail": {"Name": "ErrorDetailCode", "Value": item.detail_code}}
     return {

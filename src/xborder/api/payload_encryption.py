@@ -1,4 +1,5 @@
-"""The XBS payload-encryption wrapper (D12, xbs-api.md §7), on the request and response sides.
+"""The XBS payload-encryption wrapper (D12, docs/reference.md §7), on the request and the
+response side.
 
 Wire form, the same word in both formats::
 

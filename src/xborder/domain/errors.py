@@ -39,7 +39,7 @@ class FieldProblem:
 class Rejection:
     """Why a payment was refused: the XBS error that describes it (D7).
 
-    ``message`` is the ``rejected_status.Message`` form of xbs-api.md §4:
+    ``message`` is the ``rejected_status.Message`` form of docs/reference.md §4:
     ``<ReasonCode>:<Description>[:<Source>]``.
     """
 

@@ -3,7 +3,7 @@
 The same request always prices the same: rates and fees come from a :class:`PricingTable`
 (shipped defaults below, replaceable through settings), never from the clock or randomness.
 
-Semantics (xbs-api.md §2.2 ``fx_type``):
+Semantics (docs/reference.md §2.2 ``fx_type``):
 
 * forward, fees included: the sender pays ``payment_amount``; fees come out of it.
 * forward, fees excluded: ``payment_amount`` is the principal; fees come on top.
@@ -23,7 +23,7 @@ from xborder.domain.errors import UnpricedCurrency
 from xborder.domain.money import Money
 
 RATE_PLACES = Decimal("0.0000000001")
-"""fx_rate carries at most 10 decimals (xbs-api.md §2.3)."""
+"""fx_rate carries at most 10 decimals (docs/reference.md §2.3)."""
 
 # Units of each currency for one US dollar. Illustrative, fixed figures: deterministic by design.
 DEFAULT_RATES_PER_USD: Mapping[str, Decimal] = {

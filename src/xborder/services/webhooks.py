@@ -1,4 +1,4 @@
-"""Status-change push (D14): the payload of xbs-api.md §10, and the operator's use cases.
+"""Status-change push (D14): the payload of docs/reference.md §10, and the operator's use cases.
 
 :func:`push_payload` is pure: an outbox row, the payment as it is at delivery time, and the
 payment's events up to that row give the camelCase ``STATUS_CHG`` document. The sender
