@@ -18,7 +18,8 @@ from types import TracebackType
 from xborder.api.gate import Admitted, Caller, Incoming
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
-from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError, DuplicateReference
+from xborder.services.errors import ConflictError, DuplicateReference
+from xborder.services.unit_of_work import AbstractUnitOfWork
 
 
 class FakeStore:

@@ -1,10 +1,16 @@
 """The root of every error xborder raises on purpose.
 
+Each layer defines its errors in one module: ``xborder.domain.errors``,
+``xborder.security.errors``, ``xborder.services.errors``, ``xborder.api.problems`` (the
+HTTP request itself), ``xborder.cli.errors`` (exit codes) and the public client's
+``xborder.client._errors``. ``xborder.api.errors`` holds no classes: it is the one table that
+turns them into HTTP answers. The subtrees not drawn below are drawn in their modules.
+
 Hierarchy::
 
     XborderError
     ├── DomainError                      (xborder.domain.errors; each carries an XBS error code)
-    │   ├── ValidationFailed             a request field breaks a rule of xbs-api.md §2 (D8)
+    │   ├── ValidationFailed             a request field breaks a rule of docs/reference.md §2 (D8)
     │   ├── PaymentNotFound              no such payment for this partner (D6)
     │   ├── CancellationNotPermitted     the payment is not cancellable now (D3, D6)
     │   ├── ReferenceConflict            a reference reused with another payload (D7)
@@ -15,11 +21,27 @@ Hierarchy::
     │   ├── AccountNotFound              no settlement account with that id (D16)
     │   ├── PrefundNotEnabled            the partner is not enabled for prefunding (D16)
     │   └── ActionRefused                an operator action the payment's state forbids (D17)
+    ├── SecurityError                    (xborder.security.errors) authentication or payload
+    │                                    encryption fails (D11, D12, D20, D23)
     ├── RequestError                     (xborder.api.problems) the HTTP request is unusable (D9)
-    ├── SecurityError                    (xborder.security) authentication or decryption fails
-    ├── ProjectError                     (xborder.services.projects) a project command is refused
-    ├── ClockNotControllable             (xborder.services.timeline) the clock is the wall clock
+    ├── ConflictError                    (xborder.services.errors, as are the next eight) a save
+    │                                    lost a race
+    ├── StaleRegistry                    the registry changed under a request (D11, D13)
+    ├── ProjectError                     a project or partner command is refused
+    ├── WebhookError                     a webhook command is refused (D14)
+    ├── OAuth2Error                      the authorization server refuses (D23)
+    ├── GrantNotFound                    no grant has that id (D23)
+    ├── GrantDecided                     the grant is no longer pending (D23)
+    ├── TokenNotFound                    revoking a token that was never issued (D23)
+    ├── ClockNotControllable             the clock is the wall clock (D17)
+    ├── ClientError                      (xborder.client) what the public client raises
     └── ConfigError                      a setting cannot be understood
+
+Outside the root, never reaching a client as such: ``UnpricedCurrency``
+(xborder.domain.errors) and ``_AmountTooSmall`` (xborder.services.errors), ``ValueError``
+subclasses that ``create_payment`` turns into a rejection; ``DecodeError``
+(xborder.api.codecs), a ``ValueError`` its callers turn into ``MalformedBody`` or
+``PayloadDecryptionError``; and the command line's click exceptions (xborder.cli.errors).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A stand-in for the Balance API (xbs-api.md §12): the documented shapes, in JSON only.
+"""A stand-in for the Balance API (docs/reference.md §12): the documented shapes, in JSON only.
 
 The server endpoint does not exist yet; this MockTransport handler answers the two paths,
 with the documented sandbox errors (D-BAL): ``acct++@bc`` -> 082000, an id longer than 30

@@ -1,4 +1,4 @@
-"""The Balance API (xbs-api.md §12), JSON only, against a MockTransport answering with the
+"""The Balance API (docs/reference.md §12), JSON only, against a MockTransport answering with the
 documented shapes (the server endpoint does not exist yet)."""
 
 from __future__ import annotations

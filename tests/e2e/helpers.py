@@ -1,9 +1,9 @@
 """Shared by the in-process e2e suites: the two wire formats, a small per-format API driver,
 the documented error rows, the recipients of each channel, and exact checks of the ``Errors``
-envelope (xbs-api.md §5.1, D6-D9).
+envelope (docs/reference.md §5.1, D6-D9).
 
-Expectations here are restated from the documents (decisions.md, xbs-api.md, README), never
-read back from the product, so that a test compares the code against the docs.
+Expectations here are restated from the documents (docs/decisions.md, docs/reference.md,
+README), never read back from the product, so that a test compares the code against the docs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MEDIA = {"json": "application/json", "xml": "application/xml"}
 CANCEL_SUCCESS = {"cancelpayment": {"status": "SUCCESS"}}
 CANCEL_PAYMENT, GET_PAYMENT = "CancelPayment", "GetPayment"
 ERROR_MEMBERS = ["RequestId", "Source", "ReasonCode", "Description", "Recoverable", "Details"]
-"""The members of one ``Error``, in the order of the samples (xbs-api.md §5.1)."""
+"""The members of one ``Error``, in the order of the samples (docs/reference.md §5.1)."""
 
 DOCUMENTED_CODES: Mapping[str, tuple[str, str]] = {
     "092000": ("MISSING_REQUIRED_INPUT", "Missing Required Input"),
@@ -36,7 +36,7 @@ DOCUMENTED_CODES: Mapping[str, tuple[str, str]] = {
     "130111": ("DECLINE", "Cancellation not permitted on this transaction"),
     "130118": ("DECLINE", "Sending amount is greater than the maximum allowed per transaction"),
 }
-"""ErrorDetailCode -> (ReasonCode, Description), as xbs-api.md §5.2 and D6 write them."""
+"""ErrorDetailCode -> (ReasonCode, Description), as docs/reference.md §5.2 and D6 write them."""
 
 
 class Row(NamedTuple):

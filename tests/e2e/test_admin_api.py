@@ -1,4 +1,5 @@
-"""The admin API and CLI (D17) and the Balance API (xbs-api.md §12), through the in-process app."""
+"""The admin API and CLI (D17) and the Balance API (docs/reference.md §12), through the
+in-process app."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def in_same_order(ours: list[str], theirs: list[str]) -> bool:
 
 TEMPLATE_REFERENCE = b"{% uuid 'v4' %}"
 """One published sample carries its documentation tool's template text as the reference; its
-braces are refused by the reference rule (xbs-api.md §9), so the test fills in a real one."""
+braces are refused by the reference rule (docs/reference.md §9), so the test fills in a real one."""
 
 
 @pytest.mark.parametrize("name", REQUEST_SAMPLES)

@@ -25,7 +25,7 @@ RSS_GROWTH_LIMIT_KIB = 20 * 1024
 
 JSON_TYPE = "application/json"
 XML_TYPE = "application/xml"
-DESCRIPTIONS = {  # xbs-api.md §5.2
+DESCRIPTIONS = {  # docs/reference.md §5.2
     "062000": "Value contains invalid character",
     "072000": "Invalid length",
     "082000": "Invalid Input Value",

@@ -1,7 +1,7 @@
 """Every row of the sandbox trigger table (D15), walked through the API on every channel.
 
 The walk iterates :data:`xborder.sandbox.scenarios.TRIGGERS` itself and looks each row up in
-:data:`DOCUMENTED`, which restates the docs (xbs-api.md §3, README "Sandbox triggers"): a row
+:data:`DOCUMENTED`, which restates the docs (docs/reference.md §3, README "Sandbox triggers"): a row
 added to the code without its documented outcome here fails. For each row and each channel
 (``tel:``, ``iban:``, ``pan:``, cash-out) it checks the create answer (or the ``Errors``
 body of a refusal), Retrieve by reference and by id, and a later cancel, which must succeed

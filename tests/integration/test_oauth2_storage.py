@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from xborder.domain.oauth2 import ACCESS_LIFETIME, CODE_LIFETIME, REFRESH_LIFETIME
 from xborder.domain.projects import Environment, Project, Region
+from xborder.services import errors as service_errors
 from xborder.services import oauth2
 from xborder.storage.tables import oauth2_grants, oauth2_tokens
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
@@ -42,7 +43,7 @@ def code_at(uow_factory: SqlAlchemyUowFactory, now: int) -> str:
 
 def test_a_code_expires_after_15_minutes(uow_factory: SqlAlchemyUowFactory) -> None:
     code = code_at(uow_factory, T0)
-    with pytest.raises(oauth2.InvalidGrant, match="expired"):
+    with pytest.raises(service_errors.InvalidGrant, match="expired"):
         oauth2.exchange_code(
             client("a"), code, URI, now=T0 + CODE_LIFETIME, uow_factory=uow_factory
         )
@@ -72,16 +73,16 @@ def test_a_refresh_token_lives_90_days_and_rotation_keeps_the_end(
     later = T0 + REFRESH_LIFETIME - 10
     rotated = oauth2.refresh(client("b"), issued.refresh_token, now=later, uow_factory=uow_factory)
     assert rotated.refresh_token_expires_in == 10
-    with pytest.raises(oauth2.InvalidGrant, match="expired"):
+    with pytest.raises(service_errors.InvalidGrant, match="expired"):
         oauth2.refresh(client("c"), rotated.refresh_token, now=later + 10, uow_factory=uow_factory)
 
 
 def test_the_jti_is_recorded_even_when_the_grant_is_refused(
     uow_factory: SqlAlchemyUowFactory,
 ) -> None:
-    with pytest.raises(oauth2.InvalidGrant):
+    with pytest.raises(service_errors.InvalidGrant):
         oauth2.exchange_code(client("same"), "unknown", URI, now=T0, uow_factory=uow_factory)
-    with pytest.raises(oauth2.InvalidClient):
+    with pytest.raises(service_errors.InvalidClient):
         oauth2.exchange_code(
             client("same"), code_at(uow_factory, T0), URI, now=T0, uow_factory=uow_factory
         )
@@ -98,7 +99,7 @@ def test_two_racing_exchanges_of_one_code_issue_once(uow_factory: SqlAlchemyUowF
             outcomes.append(
                 oauth2.exchange_code(client(jti), code, URI, now=T0, uow_factory=uow_factory)
             )
-        except oauth2.InvalidGrant as exc:
+        except service_errors.InvalidGrant as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=exchange, args=(jti,)) for jti in ("x", "y")]

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from xborder.clock import FixedClock
 from xborder.domain.projects import EncryptionPolicy, Environment, PartnerBinding, Project, Region
 from xborder.security.keys import certificate_pem, generate_key_pair_and_certificate
+from xborder.services import errors as service_errors
 from xborder.services import projects
 from xborder.services.nonces import NonceGuard
-from xborder.services.unit_of_work import ConflictError
 from xborder.storage.tables import nonces
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
@@ -64,7 +64,7 @@ def test_duplicate_project_is_a_conflict(uow_factory: SqlAlchemyUowFactory, cert
     with uow_factory() as uow:
         uow.projects.add(Project("k", Environment.SANDBOX, cert, None, NOW))
         uow.commit()
-    with uow_factory() as uow, pytest.raises(ConflictError):
+    with uow_factory() as uow, pytest.raises(service_errors.ConflictError):
         uow.projects.add(Project("k", Environment.MTF, cert, None, NOW))
 
 
@@ -94,7 +94,7 @@ def test_partner_bindings(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
 
 
 def test_partner_needs_an_existing_project(uow_factory: SqlAlchemyUowFactory) -> None:
-    with uow_factory() as uow, pytest.raises(ConflictError):
+    with uow_factory() as uow, pytest.raises(service_errors.ConflictError):
         uow.partners.add(PartnerBinding("P1", "nobody", NOW))
 
 
@@ -141,12 +141,12 @@ def test_concurrent_records_of_one_nonce_have_one_winner(db: Engine, racers: int
 
 def test_add_project_checks_its_input(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
     for key in ("", "has space", 'quo"te', "com,ma", "per%cent", "x" * 201, "é"):
-        with pytest.raises(projects.InvalidProject):
+        with pytest.raises(service_errors.InvalidProject):
             add(uow_factory, cert, key, Environment.SANDBOX)
-    with pytest.raises(projects.InvalidProject):
+    with pytest.raises(service_errors.InvalidProject):
         add(uow_factory, "not a certificate", "k", Environment.SANDBOX)
     add(uow_factory, cert, "k", Environment.SANDBOX)
-    with pytest.raises(projects.ProjectExists):
+    with pytest.raises(service_errors.ProjectExists):
         add(uow_factory, cert, "k", Environment.MTF)
 
 
@@ -192,11 +192,11 @@ def test_update_that_changes_nothing_writes_nothing(
 
 
 def test_update_refusals(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
-    with pytest.raises(projects.ProjectNotFound):
+    with pytest.raises(service_errors.ProjectNotFound):
         projects.update_project("nobody", region=Region.EU, uow_factory=uow_factory)
     project = add(uow_factory, cert, "k", Environment.SANDBOX)  # no encryption certificate
     before = stamp(uow_factory)
-    with pytest.raises(projects.InvalidProject, match="client-encryption certificate"):
+    with pytest.raises(service_errors.InvalidProject, match="client-encryption certificate"):
         projects.update_project(
             "k", encryption=EncryptionPolicy.REQUIRED, region=Region.EU, uow_factory=uow_factory
         )
@@ -219,7 +219,7 @@ def test_add_with_a_policy_and_a_region(uow_factory: SqlAlchemyUowFactory, cert:
     )
     with uow_factory(readonly=True) as uow:
         assert uow.projects.get("k") == project
-    with pytest.raises(projects.InvalidProject, match="client-encryption certificate"):
+    with pytest.raises(service_errors.InvalidProject, match="client-encryption certificate"):
         projects.add_project(
             "k2",
             Environment.SANDBOX,
@@ -240,22 +240,23 @@ def test_an_ec_p256_signing_certificate_is_for_eu_and_uk_projects_only(
     uk = projects.add_project(
         "uk", Environment.SANDBOX, ec_cert, region=Region.UK, uow_factory=uow_factory, clock=clock
     )
-    with pytest.raises(projects.InvalidProject, match="RSA certificate"):
+    with pytest.raises(service_errors.InvalidProject, match="RSA certificate"):
         projects.add_project(
             "g", Environment.SANDBOX, ec_cert, uow_factory=uow_factory, clock=clock
         )
-    with pytest.raises(projects.InvalidProject, match="EC P-256"):
+    with pytest.raises(service_errors.InvalidProject, match="EC P-256"):
         projects.add_project(
             "eu", Environment.SANDBOX, p384_cert, region=Region.EU, uow_factory=uow_factory,
             clock=clock,
         )  # fmt: skip
-    with pytest.raises(projects.InvalidProject, match="RSA certificate"):  # the encryption one
+    # the encryption certificate is the one refused
+    with pytest.raises(service_errors.InvalidProject, match="RSA certificate"):
         projects.add_project(
             "eu", Environment.SANDBOX, cert, ec_cert, region=Region.EU, uow_factory=uow_factory,
             clock=clock,
         )  # fmt: skip
     before = stamp(uow_factory)
-    with pytest.raises(projects.InvalidProject, match="RSA certificate"):
+    with pytest.raises(service_errors.InvalidProject, match="RSA certificate"):
         projects.update_project("uk", region=Region.GLOBAL, uow_factory=uow_factory)
     assert projects.update_project("uk", region=Region.EU, uow_factory=uow_factory).region is (
         Region.EU
@@ -289,11 +290,11 @@ def test_list_and_remove(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
     projects.bind_partner("P1", "a", uow_factory=uow_factory, clock=clock)
     listed = projects.list_projects(uow_factory=uow_factory)
     assert [(s.project.consumer_key, s.partner_ids) for s in listed] == [("a", ("P1",)), ("b", ())]
-    with pytest.raises(projects.ProjectHasPartners):
+    with pytest.raises(service_errors.ProjectHasPartners):
         projects.remove_project("a", uow_factory=uow_factory)
     assert projects.remove_project("a", unbind_partners=True, uow_factory=uow_factory) == ["P1"]
     assert projects.partner_project("P1", uow_factory=uow_factory) is None
-    with pytest.raises(projects.ProjectNotFound):
+    with pytest.raises(service_errors.ProjectNotFound):
         projects.remove_project("a", uow_factory=uow_factory)
 
 
@@ -301,15 +302,15 @@ def test_bind_and_unbind(uow_factory: SqlAlchemyUowFactory, cert: str) -> None:
     clock = FixedClock(NOW)
     add(uow_factory, cert, "a", Environment.MTF)
     add(uow_factory, cert, "b", Environment.MTF)
-    with pytest.raises(projects.ProjectNotFound):
+    with pytest.raises(service_errors.ProjectNotFound):
         projects.bind_partner("P1", "nobody", uow_factory=uow_factory, clock=clock)
     first = projects.bind_partner("P1", "a", uow_factory=uow_factory, clock=clock)
     assert projects.bind_partner("P1", "a", uow_factory=uow_factory, clock=clock) == first
-    with pytest.raises(projects.PartnerAlreadyBound):
+    with pytest.raises(service_errors.PartnerAlreadyBound):
         projects.bind_partner("P1", "b", uow_factory=uow_factory, clock=clock)
     assert projects.list_partners(uow_factory=uow_factory) == [first]
     projects.unbind_partner("P1", uow_factory=uow_factory)
-    with pytest.raises(projects.PartnerNotBound):
+    with pytest.raises(service_errors.PartnerNotBound):
         projects.unbind_partner("P1", uow_factory=uow_factory)
 
 

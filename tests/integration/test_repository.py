@@ -20,8 +20,8 @@ from xborder.domain.model import CancelPolicy, Payment, new_payment_id
 from xborder.domain.money import Money
 from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage
+from xborder.services.errors import ConflictError, DuplicateReference
 from xborder.services.payments import PaymentRules, cancel_payment
-from xborder.services.unit_of_work import ConflictError, DuplicateReference
 from xborder.storage.tables import metadata, outbox
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from tests.integration.test_repository import make_payment
 from xborder.domain.states import PaymentStatus
+from xborder.services.errors import DuplicateReference
 from xborder.services.payments import UowFactory
-from xborder.services.unit_of_work import DuplicateReference
 from xborder.storage.transaction import Transaction
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 from xborder.storage.writer import Unit, Writer, run_group

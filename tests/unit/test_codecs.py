@@ -30,9 +30,9 @@ from xborder.api.negotiation import codec_for_content_type, response_codec
 from xborder.api.problems import NotAcceptable
 from xborder.api.schemas import CANCEL_SUCCESS, payment_view
 from xborder.domain.channels import Channel
-from xborder.domain.errors import Rejection, ValidationFailed
+from xborder.domain.errors import Rejection, UnpricedCurrency, ValidationFailed
 from xborder.domain.model import Payment, new_payment_id
-from xborder.domain.pricing import PricingTable, Quote, UnpricedCurrency, price
+from xborder.domain.pricing import PricingTable, Quote, price
 from xborder.domain.request import PaymentRequest, parse_payment_request
 from xborder.domain.states import PaymentStatus, PendingStage
 
@@ -71,7 +71,7 @@ def assert_round_trips(document: dict[str, Any]) -> None:
 
 # --- strategies: requests the validator accepts, payments, envelopes ---------------------------
 
-_FORBIDDEN = "{}|~\\"  # xbs-api.md §9: never in text
+_FORBIDDEN = "{}|~\\"  # docs/reference.md §9: never in text
 _ESCAPED = ["<", ">", "&", '"', "'", "]", "\u00a0", "\u2028", "é", "\U0001f600", "\ufffd"]
 _CHARACTERS = st.one_of(
     st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=[*_FORBIDDEN, ";"]),

@@ -1,10 +1,11 @@
 """Every decision id and reference section the repository cites is written down in ``docs/``.
 
 Code, tests and documents cite rulings as ``D3`` (defined by a ``## D3. Title`` heading in
-docs/decisions.md) and Mastercard facts as ``docs/reference.md §2.4`` (older comments say
-``xbs-api.md §2.4``; both name docs/reference.md, whose section numbers are kept stable). A
-citation of something that is not there points a reader nowhere, so it fails here, with the
-file and line that cites it.
+docs/decisions.md) and Mastercard facts as ``docs/reference.md §2.4`` (defined by a ``## §2.``
+or ``### §2.4`` heading there; section numbers are kept stable). A citation of something that
+is not there points a reader nowhere, so it fails here, with the file and line that cites it.
+So does a citation of the reference page by the name it had before it came into the
+repository, ``xbs-api.md``: no reader can open that file.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ DECISION = re.compile(r"\bD(\d{1,2})\b")
 DECISION_RANGE = re.compile(r"\bD(\d{1,2})\s*[-–]\s*D(\d{1,2})\b")
 SECTION_HEADING = re.compile(r"^#{2,3} §(\d+(?:\.\d+)*)\.?\s", re.MULTILINE)
 SECTION = re.compile(r"§(\d+(?:\.\d+)*)")
-SECTION_CITATION = re.compile(
-    r"(?:xbs-api|reference)\.md`?((?:[\s,;`#]*(?:and\s+)?§\d+(?:\.\d+)*)+)"
-)
-"""A mention of the reference page followed by its run of sections: ``xbs-api.md §2.2, §9``."""
+SECTION_CITATION = re.compile(r"reference\.md`?((?:[\s,;`#]*(?:and\s+)?§\d+(?:\.\d+)*)+)")
+"""A mention of the reference page followed by its run of sections: ``reference.md §2.2, §9``."""
+FORMER_NAME = re.compile(r"xbs-api\.md", re.IGNORECASE)
+"""The reference page's name outside the repository, before docs/reference.md."""
 
 
 def scanned_files() -> Iterator[Path]:
@@ -105,3 +106,19 @@ def test_every_cited_reference_section_exists() -> None:
         if section not in defined
     ]
     assert not missing, "\n".join(missing)
+
+
+def former_name_mentions(path: Path, text: str) -> Iterator[str]:
+    """``file:line`` of every mention of the reference page's former name."""
+    for match in FORMER_NAME.finditer(text):
+        yield where(path, text, match.start())
+
+
+def test_nothing_cites_the_reference_page_by_its_former_name() -> None:
+    stale = [
+        f"{place}: cite docs/reference.md (the same sections) instead"
+        for path in scanned_files()
+        if path != Path(__file__).resolve()  # which names it to look for it
+        for place in former_name_mentions(path, path.read_text(encoding="utf-8"))
+    ]
+    assert not stale, "\n".join(stale)

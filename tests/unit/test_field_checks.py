@@ -1,4 +1,4 @@
-"""The character rules of the field checks, against their definitions (xbs-api.md §9, D8)."""
+"""The character rules of the field checks, against their definitions (docs/reference.md §9, D8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Parsing and validation of the Payment API ``paymentrequest`` body (xbs-api.md §2.2, D8)."""
+"""Parsing and validation of the ``paymentrequest`` body of the Payment API
+(docs/reference.md §2.2, D8)."""
 
 from __future__ import annotations
 

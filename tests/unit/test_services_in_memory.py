@@ -15,9 +15,10 @@ from xborder.domain.projects import Environment, PartnerBinding, Project
 from xborder.domain.request import parse_payment_request
 from xborder.domain.states import PaymentStatus
 from xborder.services import payments
+from xborder.services.errors import StaleRegistry
 from xborder.services.nonces import NonceGuard
 from xborder.services.payments import PaymentRules
-from xborder.services.registry import RegistryCache, StaleRegistry
+from xborder.services.registry import RegistryCache
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 PARTNER = "SANDBOX_PARTNER1"

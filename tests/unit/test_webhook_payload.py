@@ -1,4 +1,5 @@
-"""The push payload's field names and types against xbs-api.md §10, and the signature (D14)."""
+"""The push payload's field names and types against docs/reference.md §10, and the signature
+(D14)."""
 
 from __future__ import annotations
 

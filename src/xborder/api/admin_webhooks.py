@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from xborder.api.admin_views import delivery_view
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import webhooks
+from xborder.services.errors import EventNotRedeliverable, InvalidWebhookPartner, InvalidWebhookUrl
 
 if TYPE_CHECKING:
     from xborder.api.admin import AdminServices
@@ -50,9 +51,9 @@ def set_target(
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "secret")])
     try:
         webhooks.set_webhook(p["partner_id"], url, secret, uow_factory=s.uow_factory)
-    except webhooks.InvalidWebhookUrl as exc:
+    except InvalidWebhookUrl as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "url")]) from exc
-    except webhooks.InvalidWebhookPartner as exc:
+    except InvalidWebhookPartner as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "partner_id")]) from exc
     return {"partnerId": p["partner_id"], "url": url.strip(), "signed": secret is not None}
 
@@ -70,8 +71,8 @@ def redeliver(s: AdminServices, p: dict[str, str], _b: Any, _q: dict[str, str]) 
     raw = p["event_id"]
     try:
         if not raw.isdigit() or len(raw) > 18:
-            raise webhooks.EventNotRedeliverable(raw)
+            raise EventNotRedeliverable(raw)
         webhooks.redeliver(int(raw), uow_factory=s.uow_factory)
-    except webhooks.EventNotRedeliverable as exc:
+    except EventNotRedeliverable as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "event_id")]) from exc
     return {"eventId": int(raw), "queued": True}

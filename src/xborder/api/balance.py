@@ -1,5 +1,6 @@
-"""The Balance API (xbs-api.md §12, D16): ``GET /send/partners/{partner_id}/crossborder/accounts``
-(``?include_balance=true|false``, default false) and ``.../accounts/{account_id}``. JSON only.
+"""The Balance API (docs/reference.md §12, D16):
+``GET /send/partners/{partner_id}/crossborder/accounts`` (``?include_balance=true|false``,
+default false) and ``.../accounts/{account_id}``. JSON only.
 
 The list answers a JSON array; one account answers an object. Amounts are decimal strings
 at the currency's scale; ``queuedBalance`` is present for ledger accounts (every mtf and

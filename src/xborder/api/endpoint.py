@@ -35,8 +35,8 @@ from xborder.api.routes import Route, Services, decode_body, json_only, match, n
 from xborder.clock import Instant
 from xborder.config import MAX_BODY_BYTES
 from xborder.errors import XborderError
+from xborder.services.errors import StaleRegistry
 from xborder.services.payments import UowFactory
-from xborder.services.registry import StaleRegistry
 from xborder.storage.reader import Reader
 from xborder.storage.writer import Writer
 

@@ -12,12 +12,10 @@ from typing import Any
 
 from xborder.api import problems
 from xborder.api.codecs import NULL
-from xborder.api.payload_encryption import ENCRYPTION_REQUIRED, EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import KNOWN_CODES
 from xborder.security import errors as security
-from xborder.services import oauth2
-from xborder.services.timeline import ClockNotControllable
+from xborder.services import errors as services
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +93,18 @@ def _encrypted_payload(exc: security.PayloadDecryptionError) -> Rendered:
     return Rendered(400, (_code(exc.detail_code, exc.source),), request_id=False)
 
 
-def _encryption_required(exc: EncryptionRequired) -> Rendered:
+ENCRYPTION_REQUIRED = "Request payload must be encrypted"
+"""D20: the Description of :class:`~xborder.security.errors.EncryptionRequired`."""
+
+
+def _encryption_required(exc: security.EncryptionRequired) -> Rendered:
     """D20: as D12's error, with the Description the policy's ruling gives."""
     reason, _description = KNOWN_CODES[exc.detail_code]
     item = ErrorItem(reason, ENCRYPTION_REQUIRED, exc.source, exc.detail_code)
     return Rendered(400, (item,), request_id=False)
 
 
-def _refused(exc: domain.ActionRefused | ClockNotControllable) -> Rendered:
+def _refused(exc: domain.ActionRefused | services.ClockNotControllable) -> Rendered:
     """D17: an operator action the payment's state (or the deployment) does not allow."""
     source = exc.action if isinstance(exc, domain.ActionRefused) else "clock"
     return Rendered(409, (ErrorItem("DECLINE", str(exc), source, "130111"),))
@@ -132,15 +134,15 @@ ERROR_TABLE: dict[type[BaseException], Callable[[Any], Rendered]] = {
     security.AuthDeclined: _gateway(401, "Unauthorized - Access Not Granted"),
     security.AuthenticationFailed: _gateway(403, "OAuth signature verification failed"),
     security.PayloadDecryptionError: _encrypted_payload,
-    EncryptionRequired: _encryption_required,  # D20
+    security.EncryptionRequired: _encryption_required,  # D20
     domain.AccountNotFound: _fixed(404, "130193", ""),  # Balance API (D16)
     domain.PrefundNotEnabled: _fixed(402, "130192", ""),
     domain.InsufficientFunds: _fixed(402, "130196", ""),
     domain.ActionRefused: _refused,  # admin API (D17)
-    ClockNotControllable: _refused,
+    services.ClockNotControllable: _refused,
     problems.AdminUnauthorized: _admin_unauthorized,
-    oauth2.GrantNotFound: _fixed(404, "110507", "grant"),  # admin API (D23)
-    oauth2.GrantDecided: _fixed(409, "082000", "grant"),
+    services.GrantNotFound: _fixed(404, "110507", "grant"),  # admin API (D23)
+    services.GrantDecided: _fixed(409, "082000", "grant"),
 }
 """Error class -> renderer. Looked up along the class's MRO, most specific first."""
 
@@ -157,13 +159,13 @@ def render_error(exc: BaseException) -> Rendered:
 
 
 def envelope(rendered: Rendered, request_id: str | None) -> dict[str, Any]:
-    """The ``Errors`` document of xbs-api.md §5.1: one ``Error`` object, or a list of them."""
+    """The ``Errors`` document of docs/reference.md §5.1: one ``Error`` object, or a list."""
     errors = [_error(item, request_id if rendered.request_id else None) for item in rendered.items]
     return {"Errors": {"Error": errors[0] if len(errors) == 1 else errors}}
 
 
 def _error(item: ErrorItem, request_id: str | None) -> dict[str, Any]:
-    details: Any = NULL  # gateway errors carry "Details": null (xbs-api.md §8.3)
+    details: Any = NULL  # gateway errors carry "Details": null (docs/reference.md §8.3)
     if item.detail_code is not None:
         details = {"Detail": {"Name": "ErrorDetailCode", "Value": item.detail_code}}
     return {

@@ -73,7 +73,7 @@ class Gate(Protocol):
 
     def record(self, uow: AbstractUnitOfWork, admitted: Admitted) -> None:
         """Inside the request's transaction: check the registry stamp and record the nonce.
-        Raises :class:`xborder.services.registry.StaleRegistry` (admit again) or a refusal."""
+        Raises :class:`xborder.services.errors.StaleRegistry` (admit again) or a refusal."""
         ...
 
     def settle(self, admitted: Admitted) -> None:

@@ -47,6 +47,14 @@ from xborder.domain.projects import Project
 from xborder.security.errors import SecurityError
 from xborder.security.request_token import verify_request_token
 from xborder.services import oauth2
+from xborder.services.errors import (
+    GrantNotFound,
+    InvalidClient,
+    InvalidRequest,
+    OAuth2Error,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from xborder.services.payments import UowFactory
 
 log = logging.getLogger("xborder.oauth2")
@@ -83,7 +91,7 @@ class _Server:
             redirect_uri = _redirect_uri(params.get("redirect_uri"))
             state = _state(params.get("state"))
             project = await self._authorized_project(params.get("client_id"))
-        except oauth2.OAuth2Error as exc:
+        except OAuth2Error as exc:
             return _error(exc)
         if params.get("response_type") != "code":
             return _redirect(redirect_uri, error="unsupported_response_type", state=state)
@@ -105,8 +113,8 @@ class _Server:
                 now=self._now(),
                 uow_factory=self._uow_factory,
             )
-        except oauth2.GrantNotFound:
-            return _error(oauth2.InvalidRequest("no such grant"), status=404)
+        except GrantNotFound:
+            return _error(InvalidRequest("no such grant"), status=404)
         return _answer(authorization)
 
     async def token(self, request: Request) -> Response:
@@ -114,11 +122,11 @@ class _Server:
             form = _single(await _form(request))
             grant_type = form.get("grant_type")
             if not grant_type:
-                raise oauth2.InvalidRequest("grant_type is missing")
+                raise InvalidRequest("grant_type is missing")
             if grant_type not in ("authorization_code", "refresh_token"):
-                raise oauth2.UnsupportedGrantType(f"grant_type {grant_type!r}")
+                raise UnsupportedGrantType(f"grant_type {grant_type!r}")
             issued = await run_in_threadpool(self._grant, grant_type, form, request)
-        except oauth2.OAuth2Error as exc:
+        except OAuth2Error as exc:
             return _error(exc)
         document = {
             "access_token": issued.access_token,
@@ -156,19 +164,19 @@ class _Server:
             )
         except SecurityError as exc:
             log.info("token request refused: %s", exc.reason)
-            raise oauth2.InvalidClient("client authentication failed") from exc
+            raise InvalidClient("client authentication failed") from exc
         return oauth2.Client(token.consumer_key, token.jti, token.accepted_until)
 
     async def _authorized_project(self, client_id: str | None) -> Project:
         if not client_id:
-            raise oauth2.InvalidRequest("client_id is missing")
+            raise InvalidRequest("client_id is missing")
         project = await run_in_threadpool(
             oauth2.project_of, client_id, uow_factory=self._uow_factory
         )
         if project is None:
-            raise oauth2.InvalidRequest("unknown client_id")
+            raise InvalidRequest("unknown client_id")
         if not is_psd2(project):
-            raise oauth2.UnauthorizedClient("the project is not an eu or uk one")  # D23
+            raise UnauthorizedClient("the project is not an eu or uk one")  # D23
         return project
 
 
@@ -185,7 +193,7 @@ def _answer(authorization: oauth2.Authorization) -> Response:
             "poll": f"{AUTHORIZE}/{grant.grant_id}",
         }
         return JSONResponse(document, status_code=202, headers=_NO_STORE)
-    return _error(oauth2.InvalidRequest("the code of this grant was collected before"))
+    return _error(InvalidRequest("the code of this grant was collected before"))
 
 
 def _redirect(uri: str, **params: str | None) -> Response:
@@ -194,10 +202,10 @@ def _redirect(uri: str, **params: str | None) -> Response:
     return RedirectResponse(uri + separator + query, status_code=302, headers=_NO_STORE)
 
 
-def _error(exc: oauth2.OAuth2Error, *, status: int | None = None) -> Response:
+def _error(exc: OAuth2Error, *, status: int | None = None) -> Response:
     """RFC 6749 §5.2: 401 with ``WWW-Authenticate`` for ``invalid_client``, else 400."""
     headers = dict(_NO_STORE)
-    if status is None and isinstance(exc, oauth2.InvalidClient):
+    if status is None and isinstance(exc, InvalidClient):
         status = 401
         headers["WWW-Authenticate"] = 'Bearer error="invalid_client"'
     document = {"error": exc.error, "error_description": str(exc)}
@@ -207,14 +215,14 @@ def _error(exc: oauth2.OAuth2Error, *, status: int | None = None) -> Response:
 async def _form(request: Request) -> list[tuple[str, str]]:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != _FORM:
-        raise oauth2.InvalidRequest(f"the body must be {_FORM}")
+        raise InvalidRequest(f"the body must be {_FORM}")
     body = await request.body()
     if len(body) > MAX_FORM:
-        raise oauth2.InvalidRequest("the body is too large")
+        raise InvalidRequest("the body is too large")
     try:
         return parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=bool(body))
     except (UnicodeError, ValueError) as exc:
-        raise oauth2.InvalidRequest("the body is not a form") from exc
+        raise InvalidRequest("the body is not a form") from exc
 
 
 def _single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -222,7 +230,7 @@ def _single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in items:
         if name in params:
-            raise oauth2.InvalidRequest(f"{name} is repeated")
+            raise InvalidRequest(f"{name} is repeated")
         params[name] = value
     return params
 
@@ -230,13 +238,13 @@ def _single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 def _required(form: dict[str, str], name: str) -> str:
     value = form.get(name)
     if not value:
-        raise oauth2.InvalidRequest(f"{name} is missing")
+        raise InvalidRequest(f"{name} is missing")
     return value
 
 
 def _redirect_uri(value: str | None) -> str:
     if not value:
-        raise oauth2.InvalidRequest("redirect_uri is missing")
+        raise InvalidRequest("redirect_uri is missing")
     parts = urlsplit(value)
     if (
         len(value) > MAX_REDIRECT_URI
@@ -245,11 +253,11 @@ def _redirect_uri(value: str | None) -> str:
         or parts.fragment
         or "#" in value
     ):
-        raise oauth2.InvalidRequest("redirect_uri must be an absolute http(s) URI, no fragment")
+        raise InvalidRequest("redirect_uri must be an absolute http(s) URI, no fragment")
     return value
 
 
 def _state(value: str | None) -> str | None:
     if value is not None and len(value) > MAX_STATE:
-        raise oauth2.InvalidRequest(f"state is longer than {MAX_STATE} characters")
+        raise InvalidRequest(f"state is longer than {MAX_STATE} characters")
     return value

@@ -220,7 +220,7 @@ def _create(_method: str) -> Operation:
         **_operation(
             "createPayment",
             "Create a payment",
-            "Payment API (xbs-api.md §2). A"
+            "Payment API (docs/reference.md §2). A"
             " reference repeated with the same payload answers the existing payment"
             " (D7); a refused payment is answered with Errors and stored REJECTED.",
         ),
@@ -240,7 +240,7 @@ def _retrieve(operation_id: str, summary: str, samples: tuple[BaseException, ...
         **_operation(
             operation_id,
             summary,
-            "Retrieve (xbs-api.md §4). HEAD answers the same without a body (D19).",
+            "Retrieve (docs/reference.md §4). HEAD answers the same without a body (D19).",
         ),
         "responses": {
             "200": _success("The payment", answer, _links(_PAYMENT_ID, *_CANCELS)),
@@ -302,7 +302,7 @@ def _balance(
 ) -> Operation:
     answer = {JSON.media_type: {"schema": {"anyOf": [schema, ref("EncryptedPayloadDocument")]}}}
     operation = _operation(
-        operation_id, summary, "Balance API (xbs-api.md §12, D16); JSON only.", tag="Balance"
+        operation_id, summary, "Balance API (docs/reference.md §12, D16); JSON only.", tag="Balance"
     )
     return {
         **operation,

@@ -17,13 +17,11 @@ from xborder.api import problems
 from xborder.api.codecs import JSON, XML
 from xborder.api.errors import SYSTEM_ERROR, Rendered, envelope, render_error
 from xborder.api.openapi_schemas import CANCEL_REQUEST, ref
-from xborder.api.payload_encryption import EncryptionRequired
 from xborder.domain import errors as domain
 from xborder.domain.codes import rejection_for
 from xborder.security import errors as security
-from xborder.services import oauth2
+from xborder.services import errors as services
 from xborder.services.payments import SOURCE_CANCEL, SOURCE_RETRIEVE
-from xborder.services.timeline import ClockNotControllable
 
 EXAMPLE_REQUEST_ID = "1234567890"
 JSON_ONLY = frozenset({406})
@@ -44,7 +42,7 @@ GATEWAY: tuple[BaseException, ...] = (
     security.AuthDeclined("unknown consumer key"),
     security.AuthenticationFailed("signature does not verify"),
     security.PayloadDecryptionError("encrypted payload does not decrypt"),
-    EncryptionRequired("project requires encrypted request payloads"),
+    security.EncryptionRequired("project requires encrypted request payloads"),
 )
 """D11, D12, D20: every signed XBS and Balance operation (D20 refuses any request of a
 ``required`` project that carries a plaintext body, whatever the operation)."""
@@ -98,10 +96,10 @@ ADMIN_PAYMENT: tuple[BaseException, ...] = (
 )
 ADMIN_GRANT: tuple[BaseException, ...] = (
     *ADMIN,
-    oauth2.GrantNotFound("no such grant"),
-    oauth2.GrantDecided("the grant is ISSUED, not PENDING"),
+    services.GrantNotFound("no such grant"),
+    services.GrantDecided("the grant is ISSUED, not PENDING"),
 )
-CLOCK_REFUSED = ClockNotControllable("set XBORDER_CLOCK=controllable to move the clock")
+CLOCK_REFUSED = services.ClockNotControllable("set XBORDER_CLOCK=controllable to move the clock")
 
 
 def rendered(samples: Iterable[BaseException]) -> dict[int, list[Rendered]]:

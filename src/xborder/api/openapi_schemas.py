@@ -128,7 +128,7 @@ def _object(schema: Mapping[str, Any], parent: str) -> Schema:
 
 
 def payment_request() -> Schema:
-    """The ``paymentrequest`` object (xbs-api.md §2.2), from the request's own tables."""
+    """The ``paymentrequest`` object (docs/reference.md §2.2), from the request's own tables."""
     return {
         **_object(SCHEMA, ""),
         "description": "Unknown members are ignored. Field rules: D8; one Error per problem.",
@@ -146,7 +146,7 @@ MONEY: Schema = {
 
 
 def payment(request: Schema) -> Schema:
-    """The ``payment`` answer of create and Retrieve (xbs-api.md §2.3, §4); members in wire
+    """The ``payment`` answer of create and Retrieve (docs/reference.md §2.3, §4); members in wire
     order; empty values are left out (D10). Echoed request members share the request's
     schemas."""
     echo = request["properties"]
@@ -248,7 +248,7 @@ ERROR: Schema = {
     },
     "xml": {"name": "Error"},
 }
-"""One ``Error`` of the envelope (xbs-api.md §5.1); null members are left out in XML."""
+"""One ``Error`` of the envelope (docs/reference.md §5.1); null members are left out in XML."""
 
 ERRORS_JSON: Schema = {
     "type": "object",

@@ -1,4 +1,5 @@
-"""The XBS payload-encryption wrapper (D12, xbs-api.md §7), on the request and response sides.
+"""The XBS payload-encryption wrapper (D12, docs/reference.md §7), on the request and the
+response side.
 
 Wire form, the same word in both formats::
 
@@ -30,22 +31,6 @@ from xborder.security.keystore import LiveKeyring
 WRAPPER = "encrypted_payload"
 VALUE = "data"
 HEADER = "x-encrypted"
-
-
-class EncryptionNotSetUp(PayloadDecryptionError):
-    """Raised when a request asks for encryption (``x-encrypted: true``) but its project has no
-    client-encryption certificate to encrypt the answer to, or the request is unsigned. It is
-    refused before anything runs, so no payment is created whose answer could not be sent."""
-
-
-class EncryptionRequired(PayloadDecryptionError):
-    """Raised when a project whose policy is ``required`` (D20) sends a request body without
-    ``x-encrypted: true``. It is refused before anything runs; its Description is
-    :data:`ENCRYPTION_REQUIRED` rather than the 062000 default."""
-
-
-ENCRYPTION_REQUIRED = "Request payload must be encrypted"
-"""D20: the Description of :class:`EncryptionRequired`."""
 
 
 def wants_encryption(headers: dict[str, str]) -> bool:

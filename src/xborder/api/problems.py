@@ -1,4 +1,21 @@
-"""Errors about the HTTP request itself (D9), before any business rule runs."""
+"""Errors about the HTTP request itself (D9), before any business rule runs.
+
+The API layer's one module of error classes; ``xborder.api.errors`` maps each to its status
+and ``Errors`` body.
+
+Hierarchy::
+
+    XborderError                    (xborder.errors)
+    └── RequestError                the request cannot be processed as sent
+        ├── UnsupportedMediaType    a body with a missing or unsupported ``Content-Type``
+        ├── NotAcceptable           ``Accept`` names neither JSON nor XML
+        ├── MalformedBody           not well-formed JSON/XML, the wrong root, or a DTD
+        ├── BodyTooLarge            larger than the limit (1 MiB)
+        ├── InvalidPartnerId        the ``partner-id`` path segment breaks D8's rule
+        ├── UnknownRoute            no endpoint has this path
+        ├── MethodNotAllowed        the path exists, but not for this method
+        └── AdminUnauthorized       an admin API request without the right bearer token (D17)
+"""
 
 from __future__ import annotations
 

@@ -67,13 +67,13 @@ def new_request_id() -> str:
 
 def json_only(raw_path: bytes) -> bool:
     """Whether every answer on this path, a routing error included, is JSON: the Balance
-    API's paths (xbs-api.md §12; the description gives them no XML, D21)."""
+    API's paths (docs/reference.md §12; the description gives them no XML, D21)."""
     return raw_path.startswith(balance.PREFIX)
 
 
 def match(raw_path: bytes, method: str, query: bytes) -> Route:
     """Find the endpoint for a raw path. Raises UnknownRoute, MethodNotAllowed, InvalidPartnerId."""
-    if json_only(raw_path):  # /send/partners/...: no /v1 (xbs-api.md §12)
+    if json_only(raw_path):  # /send/partners/...: no /v1 (docs/reference.md §12)
         name, partner_id, key = balance.match(raw_path[len(balance.PREFIX) :], method, query)
         if not PARTNER_ID.fullmatch(partner_id):
             raise problems.InvalidPartnerId()

@@ -1,6 +1,6 @@
 """Wire views of payments: the ``payment`` and ``cancelpayment`` documents.
 
-Field order follows Mastercard's samples (xbs-api.md §2.3, §4); absent or empty values are
+Field order follows Mastercard's samples (docs/reference.md §2.3, §4); absent or empty values are
 left out (D10); amounts are decimal strings; timestamps are UTC with an explicit offset.
 """
 
@@ -76,7 +76,7 @@ def payment_view(payment: Payment, *, retrieve: bool = False) -> dict[str, Any]:
 
 def _minimal_view(payment: Payment) -> dict[str, Any]:
     """REJECTED and RETURNED payments are retrieved minimal, as in Mastercard's samples
-    (xbs-api.md §4); a RETURNED one also names its ``payment_type``."""
+    (docs/reference.md §4); a RETURNED one also names its ``payment_type``."""
     view: dict[str, Any] = {
         "transaction_reference": payment.transaction_reference,
         "status": payment.status.value,

@@ -51,8 +51,6 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from xborder.api.addressing import Addressing
 from xborder.api.gate import Admitted, Caller, Incoming, Nonce
 from xborder.api.payload_encryption import (
-    EncryptionNotSetUp,
-    EncryptionRequired,
     open_payload,
     seal_payload,
     wants_encryption,
@@ -62,7 +60,13 @@ from xborder.config import Settings
 from xborder.domain.projects import EncryptionPolicy, Project, is_entitled, reaches_sandbox
 from xborder.errors import XborderError
 from xborder.security import oauth1
-from xborder.security.errors import AuthDeclined, AuthenticationFailed, SecurityError
+from xborder.security.errors import (
+    AuthDeclined,
+    AuthenticationFailed,
+    EncryptionNotSetUp,
+    EncryptionRequired,
+    SecurityError,
+)
 from xborder.security.keys import load_certificate, rsa_public_key
 from xborder.security.keystore import LiveKeyring, ServerKeyStore
 from xborder.services import oauth2

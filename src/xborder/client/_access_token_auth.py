@@ -1,4 +1,4 @@
-"""OAuth 2.0 for the PSD2 EU and UK hosts (D23, xbs-api.md §8.2): the Balance API's access
+"""OAuth 2.0 for the PSD2 EU and UK hosts (D23, docs/reference.md §8.2): the Balance API's access
 tokens, and one auth that picks the right token for each API.
 
 :class:`AccessTokenAuth` sends ``Authorization: Bearer <access token>``. Given none, it runs

@@ -1,4 +1,4 @@
-"""OAuth 1.0a request signing with Mastercard's own signer (D11, xbs-api.md §8.1).
+"""OAuth 1.0a request signing with Mastercard's own signer (D11, docs/reference.md §8.1).
 
 :class:`OAuth1Auth` is an ``httpx.Auth``: httpx hands it each request just before it goes on
 the wire, with the body already serialised, so the signature covers exactly the bytes sent

@@ -21,7 +21,8 @@ __all__ = ["DEFAULT_TIMEOUT", "BaseClient"]
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 DEFAULT_TIMEOUT = 40.0
-"""Seconds before a call counts as timed out: Mastercard advises at least 40 (xbs-api.md §9)."""
+"""Seconds before a call counts as timed out: Mastercard advises at least 40
+(docs/reference.md §9)."""
 
 
 class BaseClient(Generic[H]):

@@ -72,7 +72,7 @@ class XborderClient(BaseClient[httpx.Client]):
         self._sleep = sleep
 
     def create_payment(self, request: Mapping[str, Any]) -> Payment:
-        """Create a payment from the members of a ``paymentrequest`` (xbs-api.md §2.2).
+        """Create a payment from the members of a ``paymentrequest`` (docs/reference.md §2.2).
 
         A retry sends the same bytes, so it can only replay the same payment (D7).
         Raises :class:`ValidationError`, :class:`DeclinedError` (refused at submission),

@@ -93,7 +93,8 @@ class Core:
         return self._with_body("cancel", self._payments(f"/{_segment(key)}/cancel"), CANCEL_BODY)
 
     def accounts(self, account_id: str | None, include_balance: bool | None) -> Call:
-        """``GET …/accounts[/{account_id}][?include_balance=]``: JSON only (xbs-api.md §12)."""
+        """``GET …/accounts[/{account_id}][?include_balance=]``: JSON only
+        (docs/reference.md §12)."""
         url = self.base_url + ACCOUNTS.format(partner=_segment(self.partner_id))
         if account_id is not None:
             url += "/" + _segment(account_id)

@@ -1,8 +1,8 @@
-"""Payload encryption (D12, xbs-api.md §7): JWE RSA-OAEP-256 + A256GCM in the
+"""Payload encryption (D12, docs/reference.md §7): JWE RSA-OAEP-256 + A256GCM in the
 ``encrypted_payload`` wrapper.
 
 JSON payloads go through Mastercard's ``client_encryption`` library (the ecosystem's own
-code, configured as xbs-api.md §7 says). XML payloads go through ``xborder.security.jwe``,
+code, configured as docs/reference.md §7 says). XML payloads go through ``xborder.security.jwe``,
 because that library is JSON-only: ``encrypt_payload`` raises on an XML text, and
 ``decrypt_payload`` returns an XML body unchanged, still encrypted, without an error. Both
 paths produce and read the same compact JWE, with ``kid`` = SHA-256 of the certificate's

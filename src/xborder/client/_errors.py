@@ -1,4 +1,4 @@
-"""Errors the client raises, built from the XBS ``Errors`` body (xbs-api.md §5, D6-D12).
+"""Errors the client raises, built from the XBS ``Errors`` body (docs/reference.md §5, D6-D12).
 
 Hierarchy::
 

@@ -2,7 +2,7 @@
 ``Auth.auth_flow``): a flow yields :class:`Send` or :class:`Sleep` steps, the client performs
 each step (blocking or awaiting) and sends the outcome back in.
 
-Rules (xbs-api.md §9, D6, D7):
+Rules (docs/reference.md §9, D6, D7):
 
 - A read (retrieve, find, balance) is retried when the outcome is unknown: no answer, or 5xx.
 - A create is retried in the same cases with the same bytes (same ``transaction_reference``,

@@ -48,7 +48,7 @@ class RejectedStatus:
 
 @dataclass(frozen=True)
 class Payment:
-    """A payment as the Payment and Retrieve APIs return it (xbs-api.md §2.3, §4).
+    """A payment as the Payment and Retrieve APIs return it (docs/reference.md §2.3, §4).
 
     ``status`` is ``PENDING``, ``SUCCESS``, ``REJECTED``, ``RETURNED`` or ``CANCELLED``
     (kept as a string: a new value must not break a client). ``document`` is the whole
@@ -123,7 +123,7 @@ class Cancellation:
 
 @dataclass(frozen=True, slots=True)
 class BalanceDetails:
-    """The figures of a prefunded account (xbs-api.md §12, D16)."""
+    """The figures of a prefunded account (docs/reference.md §12, D16)."""
 
     opening_balance: Amount | None = None
     processed_amount: Amount | None = None

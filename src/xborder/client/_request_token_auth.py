@@ -1,4 +1,4 @@
-"""OAuth 2.0 request tokens for the PSD2 EU and UK hosts (D23, xbs-api.md §8.2).
+"""OAuth 2.0 request tokens for the PSD2 EU and UK hosts (D23, docs/reference.md §8.2).
 
 :class:`RequestTokenAuth` is an ``httpx.Auth`` that sends ``Authorization: Bearer <token>``
 with a token made for that one send, as Mastercard's reference client does; retries get a

@@ -19,7 +19,7 @@ class Channel(enum.StrEnum):
 
 
 INSTRUMENT_FIELD = "7260"
-"""Additional-data field naming the beneficiary payment instrument (xbs-api.md §2.5)."""
+"""Additional-data field naming the beneficiary payment instrument (docs/reference.md §2.5)."""
 
 _INSTRUMENTS = {
     "CASH": Channel.CASH_OUT,

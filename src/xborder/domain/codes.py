@@ -1,6 +1,6 @@
 """XBS error codes (ErrorDetailCode) with the ReasonCode and Description they travel with.
 
-Figures from xbs-api.md §5.2. A code not listed keeps its family: ``13xxxx`` is a DECLINE,
+Figures from docs/reference.md §5.2. A code not listed keeps its family: ``13xxxx`` is a DECLINE,
 ``15xxxx`` a SYSTEM_ERROR, ``0n2000`` an input problem.
 """
 

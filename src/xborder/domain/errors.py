@@ -39,7 +39,7 @@ class FieldProblem:
 class Rejection:
     """Why a payment was refused: the XBS error that describes it (D7).
 
-    ``message`` is the ``rejected_status.Message`` form of xbs-api.md §4:
+    ``message`` is the ``rejected_status.Message`` form of docs/reference.md §4:
     ``<ReasonCode>:<Description>[:<Source>]``.
     """
 
@@ -148,3 +148,9 @@ class ActionRefused(DomainError):
         self.action = action
         self.reason = reason
         super().__init__(f"{action} refused: {reason}")
+
+
+class UnpricedCurrency(ValueError):
+    """Raised by :func:`xborder.domain.pricing.price` when a currency pair has no rate in the
+    pricing table. Not a :class:`DomainError`: ``create_payment`` turns it into the payment's
+    130101 rejection, so it never reaches the error table."""

@@ -18,7 +18,7 @@ class StatusChanged:
     """A payment's status (or pending stage) changed.
 
     ``error_code``/``error_message`` are set when the new status carries a reason
-    (REJECTED, RETURNED), as the push payload's ``transactionStatus`` does (xbs-api.md §10).
+    (REJECTED, RETURNED), as the push payload's ``transactionStatus`` does (docs/reference.md §10).
     """
 
     payment_id: str

@@ -1,4 +1,4 @@
-"""Value checks for the fields of a ``paymentrequest`` (xbs-api.md §2.2, §2.5, §9; D8).
+"""Value checks for the fields of a ``paymentrequest`` (docs/reference.md §2.2, §2.5, §9; D8).
 
 A check takes one field value (text, already stripped) and returns the kind of its problem,
 or ``None`` when the value is good: a forbidden character or a broken syntax is FORMAT; a
@@ -160,7 +160,7 @@ ACCOUNT_URI_SYNTAX: Final = MappingProxyType(
         "pan": re.compile(r"pan:[0-9]{12,19}(?:;exp=[0-9]{4}-(?P<month>[0-9]{2}))?"),
     }
 )
-"""Account URI syntax per scheme (xbs-api.md §2.5); schemes are lower case."""
+"""Account URI syntax per scheme (docs/reference.md §2.5); schemes are lower case."""
 
 ACCOUNT_URI_SCHEMES: Final = frozenset(ACCOUNT_URI_SYNTAX)
 

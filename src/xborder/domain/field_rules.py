@@ -1,4 +1,4 @@
-"""The rule table of the ``paymentrequest`` fields (xbs-api.md §2.2, D8).
+"""The rule table of the ``paymentrequest`` fields (docs/reference.md §2.2, D8).
 
 ``RULES`` holds one rule per field: when it must be present (MISSING when absent), when it
 must not be (VALUE when present), its length range (LENGTH) and its value check (from

@@ -18,7 +18,7 @@ from typing import Final
 # --- precision: the one place that says how many digits an amount may have -------------------
 
 AMOUNT_MAX_LENGTH: Final = 18
-"""Longest decimal string accepted for an amount on the wire (xbs-api.md §2.2)."""
+"""Longest decimal string accepted for an amount on the wire (docs/reference.md §2.2)."""
 
 DECIMAL_PLACES: Final = 4
 """Most fractional digits any currency has (CLF, UYW); storage scale for amounts."""
@@ -27,7 +27,7 @@ MAX_DIGITS: Final = AMOUNT_MAX_LENGTH + DECIMAL_PLACES
 """Storage precision: an 18-digit integer amount quantized to 4 places still fits."""
 
 FX_RATE_PLACES: Final = 10
-"""Fractional digits of an ``fx_rate`` on the wire (xbs-api.md §2.3)."""
+"""Fractional digits of an ``fx_rate`` on the wire (docs/reference.md §2.3)."""
 
 ROUNDING: Final = ROUND_HALF_EVEN
 """Rounding used by :meth:`Money.quantize` (banker's rounding: no drift over many roundings)."""

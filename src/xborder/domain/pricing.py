@@ -3,7 +3,7 @@
 The same request always prices the same: rates and fees come from a :class:`PricingTable`
 (shipped defaults below, replaceable through settings), never from the clock or randomness.
 
-Semantics (xbs-api.md §2.2 ``fx_type``):
+Semantics (docs/reference.md §2.2 ``fx_type``):
 
 * forward, fees included: the sender pays ``payment_amount``; fees come out of it.
 * forward, fees excluded: ``payment_amount`` is the principal; fees come on top.
@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from xborder.domain.errors import UnpricedCurrency
 from xborder.domain.money import Money
 
 RATE_PLACES = Decimal("0.0000000001")
-"""fx_rate carries at most 10 decimals (xbs-api.md §2.3)."""
+"""fx_rate carries at most 10 decimals (docs/reference.md §2.3)."""
 
 # Units of each currency for one US dollar. Illustrative, fixed figures: deterministic by design.
 DEFAULT_RATES_PER_USD: Mapping[str, Decimal] = {
@@ -127,10 +128,6 @@ class Quote:
     credited: Money
     principal: Money
     settlement: Money
-
-
-class UnpricedCurrency(ValueError):
-    """Raised when a currency pair has no rate in the pricing table."""
 
 
 def price(

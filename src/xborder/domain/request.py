@@ -1,4 +1,4 @@
-"""Parse and validate the ``paymentrequest`` body of the Payment API (xbs-api.md §2.2, D8).
+"""Parse and validate the ``paymentrequest`` body of the Payment API (docs/reference.md §2.2, D8).
 
 The input is the value under the root ``paymentrequest`` as a codec decoded it: objects are
 mappings, values are strings (JSON numbers arrive as their literal text), JSON booleans are

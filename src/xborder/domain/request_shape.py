@@ -1,4 +1,4 @@
-"""The canonical shape of a decoded ``paymentrequest`` body (xbs-api.md §2.2, D8).
+"""The canonical shape of a decoded ``paymentrequest`` body (docs/reference.md §2.2, D8).
 
 ``Shaper`` walks the body along ``SCHEMA`` (the fields of §2.2 in their documented order) and
 builds the *canonical tree*: known members only, in schema order; text with its surrounding

@@ -13,7 +13,7 @@ from xborder.domain.errors import InvalidTransition
 
 
 class PaymentStatus(enum.StrEnum):
-    """Status of a payment as Retrieve reports it (xbs-api.md §2.4, D5 adds CANCELLED)."""
+    """Status of a payment as Retrieve reports it (docs/reference.md §2.4, D5 adds CANCELLED)."""
 
     PENDING = "PENDING"
     SUCCESS = "SUCCESS"
@@ -23,7 +23,7 @@ class PaymentStatus(enum.StrEnum):
 
 
 class PendingStage(enum.StrEnum):
-    """Why a PENDING payment is pending (xbs-api.md §2.4 "Pending Stages")."""
+    """Why a PENDING payment is pending (docs/reference.md §2.4 "Pending Stages")."""
 
     PROCESSING = "Processing"
     QUEUED_FOR_FUTURE_PROCESSING = "QueuedForFutureProcessing"

@@ -1,4 +1,5 @@
-"""The Balance API's sandbox: static accounts and the documented triggers (xbs-api.md §3, §12).
+"""The Balance API's sandbox: static accounts and the documented triggers
+(docs/reference.md §3, §12).
 
 A sandbox partner has no ledger (D13): the Balance API answers with Mastercard's static
 sample figures. By account id: ``acct_ssq`` adds a queued balance (prefund queuing),

@@ -1,6 +1,6 @@
 """The sandbox trigger table (D15): one row per trigger, first match wins.
 
-Mastercard's documented triggers (xbs-api.md §3) come first and hold exactly; xborder's own
+Mastercard's documented triggers (docs/reference.md §3) come first and hold exactly; xborder's own
 triggers (prefix ``PND``) follow, so that every pending stage can be reached on every channel
 from a plain client, and each branch of D3 exercised. A reference that matches nothing gives
 ``PENDING`` in stage ``Processing`` (the official reference client relies on this).

@@ -9,6 +9,8 @@ Hierarchy::
         │   ├── AuthDeclined            well-formed, but the credentials are refused
         │   └── AuthenticationFailed    the body hash or the signature does not verify
         └── PayloadDecryptionError      an encrypted payload cannot be decrypted
+            ├── EncryptionNotSetUp      encryption asked for, but no certificate to answer to
+            └── EncryptionRequired      a plaintext body from a ``required`` project (D20)
 
 Nothing here knows HTTP: ``xborder.api.errors`` maps each class to its status. Each class
 carries the XBS wire identity of its D11/D12 row (``reason_code``, ``source``). ``reason`` is
@@ -25,6 +27,8 @@ __all__ = [
     "AuthDeclined",
     "AuthHeaderInvalid",
     "AuthenticationFailed",
+    "EncryptionNotSetUp",
+    "EncryptionRequired",
     "OAuthError",
     "PayloadDecryptionError",
     "SecurityError",
@@ -90,3 +94,15 @@ class PayloadDecryptionError(SecurityError):
     reason_code = "INVALID_INPUT_FORMAT"
     detail_code: ClassVar[str] = "062000"
     source = "Encrypted Payload"
+
+
+class EncryptionNotSetUp(PayloadDecryptionError):
+    """Raised when a request asks for encryption (``x-encrypted: true``) but its project has no
+    client-encryption certificate to encrypt the answer to, or the request is unsigned. It is
+    refused before anything runs, so no payment is created whose answer could not be sent."""
+
+
+class EncryptionRequired(PayloadDecryptionError):
+    """Raised when a project whose policy is ``required`` (D20) sends a request body without
+    ``x-encrypted: true``. It is refused before anything runs; its Description is
+    ``xborder.api.errors.ENCRYPTION_REQUIRED`` rather than the 062000 default."""

@@ -1,4 +1,4 @@
-"""OAuth 2.0 request tokens of the PSD2 EU and UK hosts (D23, xbs-api.md §8.2 and §11).
+"""OAuth 2.0 request tokens of the PSD2 EU and UK hosts (D23, docs/reference.md §8.2 and §11).
 
 A request token is a JWT the client signs for every call and sends as
 ``Authorization: Bearer <token>``. Its shape is the one Mastercard's reference client

@@ -1,4 +1,4 @@
-"""Prefunded settlement accounts: fund one, report balances (D16, xbs-api.md §12).
+"""Prefunded settlement accounts: fund one, report balances (D16, docs/reference.md §12).
 
 Figures of a sheet, all derived from the ledger (see :mod:`xborder.domain.ledger`), with the
 relations every one of Mastercard's samples satisfies (``available = opening - processed``,

@@ -11,20 +11,8 @@ The gate asks :func:`access_token_owner` who an access token on the Balance API 
 Lifetimes and invariants: :mod:`xborder.domain.oauth2`. Times are wall-clock Unix seconds,
 like the request tokens' (the business clock of D17 may be moved; credentials' may not).
 
-Errors (``error`` is RFC 6749's code)::
-
-    XborderError
-    ├── OAuth2Error
-    │   ├── InvalidRequest          invalid_request: a parameter missing, repeated or unusable
-    │   ├── InvalidClient           invalid_client: request token refused, or used before
-    │   ├── UnauthorizedClient      unauthorized_client: the project is not an eu/uk one
-    │   ├── InvalidGrant            invalid_grant: code or refresh token unknown, expired,
-    │   │   │                       another client's, or redirect_uri differs
-    │   │   └── ReusedToken         spent or revoked before: its grant is revoked
-    │   └── UnsupportedGrantType    unsupported_grant_type
-    ├── GrantNotFound               no grant has that id (admin API, collecting a code)
-    ├── GrantDecided                approving or denying a grant that is not pending
-    └── TokenNotFound               revoking a token that was never issued
+Its refusals (``OAuth2Error``, answered as RFC 6749's JSON, and the grant and token errors)
+are in :mod:`xborder.services.errors`.
 """
 
 from __future__ import annotations
@@ -32,7 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 from xborder.domain.oauth2 import (
     ACCESS_LIFETIME,
@@ -45,68 +33,18 @@ from xborder.domain.oauth2 import (
     token_hash,
 )
 from xborder.domain.projects import Environment, Project
-from xborder.errors import XborderError
+from xborder.services.errors import (
+    GrantDecided,
+    GrantNotFound,
+    InvalidClient,
+    InvalidGrant,
+    ReusedToken,
+    TokenNotFound,
+)
 from xborder.services.payments import UowFactory
 from xborder.services.unit_of_work import AbstractUnitOfWork
 
 T = TypeVar("T")
-
-
-class OAuth2Error(XborderError):
-    """A refusal of the authorization server, answered as RFC 6749's ``{"error": …}``."""
-
-    error: ClassVar[str] = "invalid_request"
-
-
-class InvalidRequest(OAuth2Error):
-    """Raised when a parameter is missing, repeated or unusable."""
-
-    error = "invalid_request"
-
-
-class InvalidClient(OAuth2Error):
-    """Raised when the client's request token is refused or was used before."""
-
-    error = "invalid_client"
-
-
-class UnauthorizedClient(OAuth2Error):
-    """Raised when the client's project is not an eu or uk one (D23)."""
-
-    error = "unauthorized_client"
-
-
-class InvalidGrant(OAuth2Error):
-    """Raised when a code or refresh token cannot be exchanged (see the module docstring)."""
-
-    error = "invalid_grant"
-
-
-class ReusedToken(InvalidGrant):
-    """Raised when a spent (or revoked) code or refresh token is presented again: everything
-    its grant issued is revoked."""
-
-    def __init__(self, message: str, grant_id: str) -> None:
-        super().__init__(message)
-        self.grant_id = grant_id
-
-
-class UnsupportedGrantType(OAuth2Error):
-    """Raised for a ``grant_type`` other than ``authorization_code`` and ``refresh_token``."""
-
-    error = "unsupported_grant_type"
-
-
-class GrantNotFound(XborderError):
-    """Raised when no grant has the id given."""
-
-
-class GrantDecided(XborderError):
-    """Raised when approving or denying a grant that is no longer pending."""
-
-
-class TokenNotFound(XborderError):
-    """Raised when revoking a token that xborder never issued."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,9 @@ from xborder.domain.lifecycle import Step, next_step
 from xborder.domain.model import Payment
 from xborder.domain.states import PendingStage
 from xborder.services import ledger
+from xborder.services.errors import ConflictError
 from xborder.services.payments import PaymentRules, UowFactory
-from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError
+from xborder.services.unit_of_work import AbstractUnitOfWork
 
 SOURCE_ADMIN = "admin"
 _RETRIES = 8

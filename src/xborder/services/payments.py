@@ -18,15 +18,17 @@ from xborder.domain.errors import (
     PaymentNotFound,
     PaymentRejected,
     ReferenceConflict,
+    UnpricedCurrency,
 )
 from xborder.domain.lifecycle import LifecycleRules
 from xborder.domain.model import CancelPolicy, Payment, new_cashout_code, new_payment_id
-from xborder.domain.pricing import PricingTable, Quote, UnpricedCurrency, price
+from xborder.domain.pricing import PricingTable, Quote, price
 from xborder.domain.request import PaymentRequest
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.sandbox import scenarios
 from xborder.services import ledger
-from xborder.services.unit_of_work import AbstractUnitOfWork, ConflictError, DuplicateReference
+from xborder.services.errors import ConflictError, DuplicateReference, _AmountTooSmall
+from xborder.services.unit_of_work import AbstractUnitOfWork
 
 UowFactory = Callable[..., AbstractUnitOfWork]
 
@@ -237,10 +239,6 @@ def _apply_pricing(
         payment.refuse(rejection_for("130101"))
     except _AmountTooSmall:
         payment.refuse(rejection_for("082000", "payment_amount.amount"))
-
-
-class _AmountTooSmall(ValueError):
-    pass
 
 
 def _quote(request: PaymentRequest, table: PricingTable) -> Quote | None:

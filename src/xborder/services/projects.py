@@ -4,16 +4,7 @@ Projects hold public certificates only (PEM text). The gate calls :func:`access_
 signed request and applies :func:`xborder.domain.projects.is_entitled` to the answer; the
 command line calls the rest.
 
-Errors::
-
-    XborderError
-    └── ProjectError                 a project or partner command cannot be carried out
-        ├── InvalidProject           a consumer key or certificate that cannot be used
-        ├── ProjectExists            the consumer key is registered already
-        ├── ProjectNotFound          no project has that consumer key
-        ├── ProjectHasPartners       removing a project that partners are still bound to
-        ├── PartnerAlreadyBound      binding a partner that another project holds
-        └── PartnerNotBound          unbinding a partner that is not bound
+Its refusals (``ProjectError`` and its subclasses) are in :mod:`xborder.services.errors`.
 """
 
 from __future__ import annotations
@@ -30,41 +21,18 @@ from xborder.domain.projects import (
     is_entitled,
     is_valid_consumer_key,
 )
-from xborder.errors import ConfigError, XborderError
+from xborder.errors import ConfigError
 from xborder.security.keys import load_certificate, load_request_token_certificate
+from xborder.services.errors import (
+    ConflictError,
+    InvalidProject,
+    PartnerAlreadyBound,
+    PartnerNotBound,
+    ProjectExists,
+    ProjectHasPartners,
+    ProjectNotFound,
+)
 from xborder.services.payments import UowFactory
-from xborder.services.unit_of_work import ConflictError
-
-
-class ProjectError(XborderError):
-    """Base of the refusals of project and partner commands."""
-
-
-class InvalidProject(ProjectError):
-    """Raised when a consumer key breaks the header rule, a certificate is unusable, or the
-    ``required`` encryption policy is asked of a project without a client-encryption
-    certificate (D20: its answers could not be encrypted)."""
-
-
-class ProjectExists(ProjectError):
-    """Raised when adding a consumer key that is registered already."""
-
-
-class ProjectNotFound(ProjectError):
-    """Raised when no project has the consumer key given."""
-
-
-class ProjectHasPartners(ProjectError):
-    """Raised when removing a project while partners are bound to it, without asking to
-    unbind them."""
-
-
-class PartnerAlreadyBound(ProjectError):
-    """Raised when binding a partner that is bound to another project."""
-
-
-class PartnerNotBound(ProjectError):
-    """Raised when unbinding a partner that is not bound to any project."""
 
 
 @dataclass(frozen=True, slots=True)

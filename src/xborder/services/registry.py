@@ -23,14 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xborder.domain.projects import Project
-from xborder.errors import XborderError
+from xborder.services.errors import StaleRegistry
 from xborder.services.payments import UowFactory
 from xborder.services.unit_of_work import AbstractUnitOfWork
-
-
-class StaleRegistry(XborderError):
-    """Raised inside a request's transaction when the registry changed since the request's
-    project and binding were read: the request must be decided again (never reaches a client)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from xborder.domain.channels import Channel
 from xborder.domain.lifecycle import LifecycleRules, Step, due_at, due_step
 from xborder.domain.states import PendingStage
 from xborder.services import ledger
+from xborder.services.errors import ConflictError
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.ports import DueCandidate
-from xborder.services.unit_of_work import ConflictError
 
 log = logging.getLogger("xborder.scheduler")
 

@@ -6,15 +6,10 @@ from datetime import datetime, timedelta
 
 from xborder.clock import Clock
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
-from xborder.errors import XborderError
+from xborder.services.errors import ClockNotControllable
 from xborder.services.payments import UowFactory
 
 MAX_STEP = timedelta(days=3650)
-
-
-class ClockNotControllable(XborderError):
-    """Raised when moving the clock of a deployment that runs on the wall clock
-    (``XBORDER_CLOCK=system``)."""
 
 
 def advance_clock(

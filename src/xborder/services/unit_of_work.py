@@ -13,7 +13,6 @@ from typing import Protocol
 
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
-from xborder.errors import XborderError
 from xborder.services.journal_ports import RequestJournal
 from xborder.services.ports import (
     AccountRepository,
@@ -23,14 +22,6 @@ from xborder.services.ports import (
     Schedule,
     WebhookStore,
 )
-
-
-class ConflictError(XborderError):
-    """Raised by a repository when a save lost a race (stale version or duplicate key)."""
-
-
-class DuplicateReference(ConflictError):
-    """Raised by ``add`` when the partner already has a payment with that reference."""
 
 
 class PaymentRepository(Protocol):

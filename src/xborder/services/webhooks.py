@@ -1,4 +1,4 @@
-"""Status-change push (D14): the payload of xbs-api.md §10, and the operator's use cases.
+"""Status-change push (D14): the payload of docs/reference.md §10, and the operator's use cases.
 
 :func:`push_payload` is pure: an outbox row, the payment as it is at delivery time, and the
 payment's events up to that row give the camelCase ``STATUS_CHG`` document. The sender
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from xborder.domain.model import Payment
 from xborder.domain.money import Money
 from xborder.domain.projects import PARTNER_ID
-from xborder.errors import XborderError
+from xborder.services.errors import EventNotRedeliverable, InvalidWebhookPartner, InvalidWebhookUrl
 from xborder.services.payments import UowFactory
 from xborder.services.ports import DeliveryRecord, StatusEvent
 
@@ -36,22 +36,6 @@ _ECHOED = (  # request fields copied into ``payment``, in §10's order, renamed 
     "source_of_income",
     "payment_file_identifier",
 )
-
-
-class WebhookError(XborderError):
-    """A webhook registration was refused."""
-
-
-class InvalidWebhookUrl(WebhookError):
-    """The URL is not an absolute http(s) URL."""
-
-
-class EventNotRedeliverable(WebhookError):
-    """The event does not exist or has not finished its delivery yet."""
-
-
-class InvalidWebhookPartner(WebhookError):
-    """The partner id is not one a partner could have (D2's partner-id form)."""
 
 
 def push_payload(

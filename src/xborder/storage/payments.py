@@ -24,7 +24,7 @@ from xborder.domain.model import Payment
 from xborder.domain.money import Money
 from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage
-from xborder.services.unit_of_work import ConflictError, DuplicateReference
+from xborder.services.errors import ConflictError, DuplicateReference
 from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import outbox, payments
 

@@ -28,7 +28,7 @@ from xborder.domain.projects import (
     Project,
     Region,
 )
-from xborder.services.unit_of_work import ConflictError
+from xborder.services.errors import ConflictError
 from xborder.storage.prepared import Cursor, Prepared, insert_or_ignore
 from xborder.storage.tables import nonces, partners, projects, registry_version
 from xborder.storage.transaction import Transaction

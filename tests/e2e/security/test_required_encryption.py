@@ -21,6 +21,7 @@ from tests.payloads import encode, payment_request
 from tests.signing import mastercard_decrypt, mastercard_encrypt, mastercard_jwe
 from xborder.cli import main
 from xborder.domain.projects import EncryptionPolicy
+from xborder.services import errors as service_errors
 from xborder.services import projects
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
@@ -202,7 +203,7 @@ def test_relaxing_right_after_a_refusal_is_seen_at_once(
 def test_required_is_refused_for_a_project_without_an_encryption_certificate(
     engine: Engine, registered: None
 ) -> None:
-    with pytest.raises(projects.InvalidProject, match="client-encryption certificate"):
+    with pytest.raises(service_errors.InvalidProject, match="client-encryption certificate"):
         projects.update_project(
             PLAIN_KEY,
             encryption=EncryptionPolicy.REQUIRED,

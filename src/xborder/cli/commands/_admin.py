@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 import click
 
 from xborder.cli.commands._common import load_settings, prepare_data_dir
+from xborder.cli.errors import CommandMisused, CommandRefused
 from xborder.config import Settings
 from xborder.errors import ConfigError, XborderError
-from xborder.services.projects import InvalidProject
+from xborder.services.errors import InvalidProject
 from xborder.storage.engine import make_engine
 from xborder.storage.migrate import upgrade
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
@@ -26,18 +27,6 @@ from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 F = TypeVar("F", bound=Callable[..., Any])
 
 _USAGE_ERRORS = (ConfigError, InvalidProject)
-
-
-class CommandRefused(click.ClickException):
-    """The command was refused (exit code 1)."""
-
-    exit_code = 1
-
-
-class CommandMisused(click.ClickException):
-    """A usage or configuration problem (exit code 2)."""
-
-    exit_code = 2
 
 
 def reporting_errors(func: F) -> F:

@@ -29,6 +29,7 @@ from xborder.security.keys import (
     write_private_key,
 )
 from xborder.services import projects
+from xborder.services.errors import ProjectExists
 from xborder.services.payments import UowFactory
 
 DEV_CERTIFICATE_DAYS = 730
@@ -63,7 +64,7 @@ def ensure_dev_project(
             uow_factory=uow_factory,
             clock=clock,
         )
-    except projects.ProjectExists:  # another server sharing the database was quicker
+    except ProjectExists:  # another server sharing the database was quicker
         return None
     (dev.directory / "sign_request.py").write_text(snippet(dev, base_url(settings)))
     return dev

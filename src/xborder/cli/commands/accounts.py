@@ -1,5 +1,5 @@
 """``xborder accounts``: prefunded settlement accounts and their balances (Balance API,
-xbs-api.md §12; JSON only)."""
+docs/reference.md §12; JSON only)."""
 
 from __future__ import annotations
 

@@ -19,30 +19,13 @@ import httpx
 
 from xborder.cli.commands._console_login import TOKEN_FILE
 from xborder.cli.commands._profiles import Injected
+from xborder.cli.errors import AdminFailed, AdminTokenRefused, AdminUnreachable
 from xborder.config import Settings
 from xborder.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_ADMIN_URL = "http://127.0.0.1:8080"
 ADMIN_PREFIX = "/admin/v1"
-
-
-class AdminFailed(click.ClickException):
-    """The admin API refused the action (exit 1)."""
-
-    exit_code = 1
-
-
-class AdminTokenRefused(AdminFailed):
-    """The admin token is missing or wrong (exit 7)."""
-
-    exit_code = 7
-
-
-class AdminUnreachable(AdminFailed):
-    """No answer from the server (exit 9)."""
-
-    exit_code = 9
 
 
 def admin_options(func: F) -> F:
