@@ -3,6 +3,7 @@ issue 12's targets.
 
 Modules:
   run         the command line, the run matrix and the interleaving with the ceiling
+  model       what is measured: a load generator's Load, a run's Spec and its Result
   store       the store of pending payments (SQLite file cache, PostgreSQL template database)
   workload    client keys and raw HTTP requests: unsigned, or pre-signed with Mastercard's
               signer (and pre-encrypted)

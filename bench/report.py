@@ -9,10 +9,9 @@ import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.run import Result
+from bench.model import Result
 
 RSS_LIMIT_MB = 200.0
 GOALS = (  # (ratio, label) drawn on the chart

@@ -49,6 +49,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import loadgen, report, store, wiremock
+from bench.model import Load, Result, Spec
 from bench.servers import HOST, Server, exchange, kill_all, stop_on_signals
 from bench.workload import Client, Kind, make_client, payment_id, read_records, write_records
 from xborder.config import Settings
@@ -66,73 +67,6 @@ ENC_FACTOR = 0.7
 MAX_RECORDS = 60_000
 SAMPLE = 200  # answered cancels read back from the database after each cancel run
 WIREMOCK_RECORDS = 5_000  # the stub keeps no state: its records cycle
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One run: database (or ``wiremock``, the static stub), workers (for WireMock: those of
-    the no-op ceiling it is measured against), what is sent, how many payments are stored."""
-
-    db: str
-    workers: int
-    kind: Kind
-    store: int
-    journal: bool = True  # issue 14's request journal (XBORDER_JOURNAL), on by default
-
-    @property
-    def name(self) -> str:
-        if self.db == "wiremock":
-            return f"wiremock stub {self.kind.label}"
-        return f"{self.rate_key} @{_count(self.store)}"
-
-    @property
-    def rate_key(self) -> str:
-        """Runs with the same key take requests at about the same rate (whatever the store)."""
-        off = "" if self.journal else ", journal off"
-        return f"{self.db} {self.workers}w {self.kind.label}{off}"
-
-
-@dataclass
-class Result:
-    """What one run measured, with the ceilings just before and just after it."""
-
-    spec: Spec
-    load: loadgen.Load
-    ceilings: list[loadgen.Load]
-    records: int
-    server_cpu_us: float
-    server_sys_share: float
-    rss_start_mb: float
-    rss_end_mb: float
-    rss_peak_mb: float
-    rss_workers_mb: list[float]  # each worker's RSS at the end of the measured phase
-    durable: str
-    sampled: str = "-"
-    warm_errors: int = 0  # non-2xx answers and socket errors of the warm-up
-    scheduler_ticked: bool | None = None  # the lifecycle scheduler renewed its lease meanwhile
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ceiling_rps(self) -> float:
-        return sum(c.rps for c in self.ceilings) / len(self.ceilings)
-
-    @property
-    def ratio(self) -> float:
-        return self.load.rps / self.ceiling_rps if self.ceiling_rps else 0.0
-
-    @property
-    def rss_per_worker_mb(self) -> float:
-        return sum(self.rss_workers_mb) / len(self.rss_workers_mb) if self.rss_workers_mb else 0.0
-
-    @property
-    def rss_worker_max_mb(self) -> float:
-        return max(self.rss_workers_mb, default=0.0)
-
-    @property
-    def checked(self) -> bool:
-        """Every answer a success, every acknowledged change stored, the sample as expected."""
-        ok = self.load.errors == 0 and self.warm_errors == 0 and self.durable in ("yes", "-")
-        return ok and (self.sampled == "-" or self.sampled.startswith("all "))
 
 
 @dataclass
@@ -153,10 +87,6 @@ def _words(name: str) -> set[str]:
 def _slug(spec: Spec) -> str:
     """The run's name as a file name."""
     return spec.name.replace(" ", "_").replace("@", "").replace(",", "")
-
-
-def _count(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
 def plan(args: argparse.Namespace) -> list[Spec]:
@@ -350,8 +280,8 @@ class Bench:
         url: str,
         server: Server,
         targets: list[int],
-        warm: loadgen.Load,
-        load: loadgen.Load,
+        warm: Load,
+        load: Load,
     ) -> tuple[str, str]:
         """After the SIGKILL: the database holds at least as many changes as were answered with
         success (durable), and a random sample of the cancels the server acknowledged reads
@@ -457,14 +387,14 @@ class Bench:
         log = WORK / "logs" / f"{_slug(spec)}.log"
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
-    def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> loadgen.Load:
+    def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> Load:
         args = self.args
         return loadgen.run(
             args.generator, port, records, seconds,
             connections=args.connections, threads=args.threads, cycle=cycle,
         )  # fmt: skip
 
-    def measure_ceiling(self, workers: int, records: Path) -> loadgen.Load:
+    def measure_ceiling(self, workers: int, records: Path) -> Load:
         """The no-op app with these workers, driven with the run's requests (cycling)."""
         if workers not in self.ceilings:
             server = Server("noop", workers, WORK / "logs" / f"noop-{workers}w.log")
@@ -473,7 +403,7 @@ class Bench:
             self.drive(server.port, records, 1, cycle=True)  # warm-up, once
         return self.drive(self.ceilings[workers].port, records, self.args.ceiling, cycle=True)
 
-    def learn(self, spec: Spec, load: loadgen.Load) -> None:
+    def learn(self, spec: Spec, load: Load) -> None:
         """The next run of this kind builds about as many requests as this one took."""
         if load.rps:
             self.rates[spec.rate_key] = load.rps * (1.6 if load.exhausted else 1.15)
@@ -520,8 +450,8 @@ def server_environment(signed: bool, *, journal: bool = True) -> dict[str, str]:
 
 def _result(
     spec: Spec,
-    load: loadgen.Load,
-    ceilings: list[loadgen.Load],
+    load: Load,
+    ceilings: list[Load],
     server: Server,
     cpu: tuple[tuple[float, float], tuple[float, float]],
     rss_end: int,
