@@ -4,6 +4,7 @@ a ratio to the ceiling measured around it in the same run.
     python -m bench.run            # every target run, under 10 minutes (make bench)
     python -m bench.run --quick    # every target, shorter runs, fewer extras (~3 minutes)
     python -m bench.run --only "unsigned cancel,create"   # runs whose name holds those words
+    python -m bench.run --only standins   # only the stand-ins against their libraries (seconds)
 
 The load is issue 12's: ``wrk -t1 -c32`` (``--threads`` changes -t). For each run: a fresh
 copy of the store (``bench.store``), requests built before the timed phase
@@ -24,6 +25,10 @@ Right after the 1-worker unsigned cancel run comes the same run with the request
 (``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), then
 WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
+
+After the HTTP runs, ``bench.standins`` times each hand-written stand-in for a maintained
+library against that library, in process, and weighs the saving against the server CPU per
+request the runs measured (issue 16).
 
 Writes ``bench/results/bench.md``, ``bench.json`` and ``bench.png`` (the chart needs
 matplotlib: ``pip install -e '.[bench]'``).
@@ -48,7 +53,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench import loadgen, report, store, wiremock
+from bench import loadgen, report, standins, store, wiremock
 from bench.model import Load, Result, Spec
 from bench.servers import HOST, Server, exchange, kill_all, stop_on_signals
 from bench.workload import Client, Kind, make_client, payment_id, read_records, write_records
@@ -581,7 +586,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--quick", action="store_true",
         help="shorter runs; no signed PostgreSQL or encrypted run, the big store at the last "
              "worker count only")  # fmt: skip
-    add("--only", help='runs whose name holds all these words; "," separates alternatives')
+    add(
+        "--only",
+        help='runs whose name holds all these words; "," separates alternatives; '
+        '"standins" names the stand-ins\' in-process timing (bench/standins.py)',
+    )
     add("--store", type=int, default=100_000, help="payments stored (100000)")
     add("--big-store", type=int, default=1_000_000,
         help="the store of the RSS runs (1000000; 0: none)")  # fmt: skip
@@ -634,8 +643,28 @@ def _choose_generator(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_signals()
-    _choose_generator(args)
     specs = plan(args)
+    started = time.monotonic()
+    results, skipped, notes = run_plan(args, specs) if specs else ([], [], [])
+    table = None
+    if wants_standins(args):
+        try:
+            table = measure_standins(args, results)
+        except Exception as exc:  # noqa: BLE001 - the HTTP runs' results are still written
+            skipped.append(f"stand-ins (failed: {str(exc)[:200]})")
+    meta = report.metadata(args, time.monotonic() - started, skipped, notes)
+    written = report.write(results, meta, Path(args.output), table)
+    print("\n" + written[0].read_text())
+    print("written: " + ", ".join(str(p) for p in written))
+    ran = bool(results) or table is not None
+    return 0 if ran and not any("failed" in s for s in skipped) else 1
+
+
+def run_plan(
+    args: argparse.Namespace, specs: list[Spec]
+) -> tuple[list[Result], list[str], list[str]]:
+    """The HTTP runs, one after another: their results, what was skipped, and notes."""
+    _choose_generator(args)
     bench = Bench(args)
     if args.postgres_note:
         bench.notes.append(args.postgres_note)
@@ -670,11 +699,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
         kill_all()
-    meta = report.metadata(args, time.monotonic() - bench.started, skipped, bench.notes)
-    written = report.write(results, meta, Path(args.output))
-    print("\n" + written[0].read_text())
-    print("written: " + ", ".join(str(p) for p in written))
-    return 0 if results and not any("failed" in s for s in skipped) else 1
+    return results, skipped, bench.notes
+
+
+def wants_standins(args: argparse.Namespace) -> bool:
+    """The stand-ins run with every full run, and with ``--only`` when it names them."""
+    return not args.only or any(
+        alternative.split() == ["standins"] for alternative in args.only.split(",")
+    )
+
+
+def measure_standins(args: argparse.Namespace, results: list[Result]) -> standins.Table:
+    """Issue 16's stand-ins, in process, after the HTTP runs (no server of the bench is left
+    running). Each saving is a share of its request kind's server CPU from this run's results,
+    or, for a kind this call did not run, from the results file it is about to replace (or
+    else the committed one)."""
+    previous = [Path(args.output).with_suffix(".json"), RESULTS / "bench.json"]
+    found = next((path for path in previous if path.exists()), None)
+    fallback = json.loads(found.read_text()) if found else {}
+    print("stand-ins: each timed against its library, in process", flush=True)
+    return standins.measure(report.runs_raw(results), "this run", fallback)
 
 
 if __name__ == "__main__":
