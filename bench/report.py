@@ -85,7 +85,8 @@ def write(
 
 def runs_raw(results: list[Result]) -> list[dict[str, Any]]:
     """The runs as ``bench.json`` holds them."""
-    return _raw(results, {})["runs"]
+    runs: list[dict[str, Any]] = _raw(results, {})["runs"]
+    return runs
 
 
 def _load_text(meta: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ from defusedxml.ElementTree import fromstring
 from oauth1.oauth import OAuth
 from starlette.routing import BaseRoute, Router
 from starlette.routing import Route as StarletteRoute
+from starlette.types import Receive, Scope, Send
 
 from bench.workload import BASE, CANCEL_BODY, HOST, payment_id, payment_request, reference
 from xborder.api import routes
@@ -238,7 +239,7 @@ class _MatchProbe:
     """The XBS endpoint's routing step (``XbsEndpoint``: ``routes.match`` on the raw path),
     and nothing else; records what it matched."""
 
-    async def __call__(self, scope: dict[str, Any], _receive: Any, _send: Any) -> None:
+    async def __call__(self, scope: Scope, _receive: Receive, _send: Send) -> None:
         route = routes.match(scope["raw_path"], scope["method"], scope["query_string"])
         scope["found"] = (route.name, route.partner_id, route.key)
 
@@ -249,7 +250,7 @@ class _ParamsProbe:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    async def __call__(self, scope: dict[str, Any], _receive: Any, _send: Any) -> None:
+    async def __call__(self, scope: Scope, _receive: Receive, _send: Send) -> None:
         params = scope["path_params"]
         scope["found"] = (self.name, params["partner_id"], params.get("payment_id", ""))
 
