@@ -17,37 +17,12 @@ import os
 import resource
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.model import Load
+from bench.pyload import run_python
+
 LUA = Path(__file__).resolve().parent / "replay.lua"
-
-
-@dataclass
-class Load:
-    """What one load run measured (latencies in milliseconds)."""
-
-    requests: int  # answers received, whatever their status
-    seconds: float
-    p50: float
-    p90: float
-    p99: float
-    p999: float
-    max: float
-    errors: int  # connect/read/write errors, timeouts and answers with status >= 400
-    non2xx: int  # answers with status >= 400 (wrk's status errors)
-    sent: int
-    exhausted: bool  # the record file ran out before the time was up
-    generator_cpu: float  # CPU seconds the generator used
-
-    @property
-    def ok(self) -> int:
-        """Answers with a success status: the only requests throughput counts."""
-        return self.requests - self.non2xx
-
-    @property
-    def rps(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
 
 
 def wrk_available() -> bool:
@@ -67,8 +42,6 @@ def run(
     """Drive ``127.0.0.1:port`` with the records for at most ``seconds``."""
     if generator == "wrk":
         return run_wrk(port, records, seconds, connections, threads, cycle)
-    from bench.pyload import run_python
-
     return run_python(port, records, seconds, connections, threads, cycle)
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import Load
+from bench.model import Load
 from bench.workload import read_records
 
 

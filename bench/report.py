@@ -1,4 +1,5 @@
-"""The benchmark's report: a markdown table, the targets of issue 12, raw JSON and a PNG chart."""
+"""The benchmark's report: a markdown table, the targets of issue 12, the stand-ins (issue 16),
+raw JSON and a PNG chart."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.run import Result
+from bench.model import Result
+from bench.standins import THRESHOLD, Table
 
 RSS_LIMIT_MB = 200.0
 GOALS = (  # (ratio, label) drawn on the chart
@@ -62,6 +63,7 @@ def metadata(
         "wiremock_warmup": args.wiremock_warmup,
         "ceiling": args.ceiling,
         "quick": args.quick,
+        "only": args.only,
         "elapsed": elapsed,
         "loadavg": os.getloadavg(),
         "skipped": skipped,
@@ -69,13 +71,22 @@ def metadata(
     }
 
 
-def write(results: list[Result], meta: dict[str, Any], stem: Path) -> list[Path]:
+def write(
+    results: list[Result], meta: dict[str, Any], stem: Path, standins: Table | None = None
+) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     md_path, json_path, png_path = (stem.with_suffix(s) for s in (".md", ".json", ".png"))
     chart = _chart(results, png_path, meta)
-    md_path.write_text(markdown(results, meta, png_path.name if chart else None))
-    json_path.write_text(json.dumps(_raw(results, meta), indent=1, default=str) + "\n")
+    md_path.write_text(markdown(results, meta, png_path.name if chart else None, standins))
+    raw = _raw(results, meta) | ({"standins": _standins_raw(standins)} if standins else {})
+    json_path.write_text(json.dumps(raw, indent=1, default=str) + "\n")
     return [md_path, json_path] + ([png_path] if chart else [])
+
+
+def runs_raw(results: list[Result]) -> list[dict[str, Any]]:
+    """The runs as ``bench.json`` holds them."""
+    runs: list[dict[str, Any]] = _raw(results, {})["runs"]
+    return runs
 
 
 def _load_text(meta: dict[str, Any]) -> str:
@@ -92,18 +103,38 @@ def _load_text(meta: dict[str, Any]) -> str:
     return generator
 
 
-def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> str:
+def markdown(
+    results: list[Result], meta: dict[str, Any], chart: str | None, standins: Table | None = None
+) -> str:
     v = meta["versions"]
+    command = "python -m bench.run" + (" --quick" if meta["quick"] else "")
+    command += f' --only "{meta["only"]}"' if meta.get("only") else ""
     out = [
         "# xborder benchmark (issue 12)",
         "",
-        f"Generated {meta['generated']} by `python -m bench.run"
-        f"{' --quick' if meta['quick'] else ''}` in {meta['elapsed']:.0f} s on "
+        f"Generated {meta['generated']} by `{command}` in {meta['elapsed']:.0f} s on "
         f"{meta['cpus']} CPUs (shared), Python {meta['python']}, xborder {v['xborder']}, "
         f"uvicorn {v['uvicorn']}, starlette {v['starlette']}, SQLAlchemy {v['sqlalchemy']}, "
         f"mastercard-oauth1-signer {v['mastercard-oauth1-signer']}. "
         f"Load average at the end {meta['loadavg'][0]:.2f}.",
-        "",
+    ]
+    if results:
+        out += ["", *_runs(results, meta)]
+    if standins is not None:
+        out += ["", *standins_section(standins)]
+    if meta["notes"]:
+        out += ["", *meta["notes"]]
+    if meta["skipped"]:
+        out += ["", "Skipped (time budget), not measurable here, or failed: "
+                + "; ".join(meta["skipped"])]  # fmt: skip
+    if chart:
+        out += ["", f"![ratio to the ceiling and latency per run]({chart})"]
+    return "\n".join(out) + "\n"
+
+
+def _runs(results: list[Result], meta: dict[str, Any]) -> list[str]:
+    """The HTTP runs: how they were made, their table, issue 12's targets."""
+    out = [
         f"**Load**: {_load_text(meta)}, every request a distinct pre-built record; "
         f"{meta['warmup']:g} s warm-up, then up to {meta['duration']:g} s measured (less when "
         f"the records ran out). **Unsigned** runs: the server runs with `XBORDER_AUTH=off` and "
@@ -154,14 +185,40 @@ def markdown(results: list[Result], meta: dict[str, Any], chart: str | None) -> 
         )
     out += ["", "## Targets (issue 12)", "", *targets(results)]
     out += ["", "## Is the load generator the bottleneck?", "", *generator_check(results)]
-    if meta["notes"]:
-        out += ["", *meta["notes"]]
-    if meta["skipped"]:
-        out += ["", "Skipped (time budget), not measurable here, or failed: "
-                + "; ".join(meta["skipped"])]  # fmt: skip
-    if chart:
-        out += ["", f"![ratio to the ceiling and latency per run]({chart})"]
-    return "\n".join(out) + "\n"
+    return out
+
+
+def standins_section(table: Table) -> list[str]:
+    """Issue 16's stand-ins: each against its library, and the rule applied."""
+    out = [
+        "## Stand-ins (issue 16)",
+        "",
+        f"Measured in-process by `bench/standins.py` ({table.generated}, {table.seconds:.0f} s): "
+        f"each hand-written stand-in and the maintained library it replaces, on the inputs a "
+        f"real request brings, µs of CPU per request (best of interleaved rounds). **Rule**: "
+        f"a stand-in stays when it saves at least {100 * THRESHOLD:g} % of the server CPU of a "
+        f"request kind it serves (µs/req of that kind's plainest HTTP run: SQLite, JSON, one "
+        f"worker); otherwise the library comes back.",
+        "",
+        "| stand-in | request | stand-in µs | library µs | saving µs | server CPU µs/req "
+        "(run) | share |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for r in table.rows:
+        ref = "-" if r.reference is None else (
+            f"{r.reference.cpu_us:.0f} ({r.reference.run}, {r.reference.source})"
+        )  # fmt: skip
+        share = "-" if r.share is None else f"{100 * r.share:.1f} %"
+        out.append(
+            f"| {r.standin} | {r.request} | {r.ours_us:.1f} | {r.library_us:.1f} "
+            f"| {r.saving_us:.1f} | {ref} | {share} |"
+        )
+    out += ["", *(f"- {name}: {verdict}" for name, verdict in table.verdicts().items())]
+    return out
+
+
+def _standins_raw(table: Table) -> dict[str, Any]:
+    return asdict(table) | {"threshold": THRESHOLD, "verdicts": table.verdicts()}
 
 
 def _find(results: list[Result], **want: Any) -> list[Result]:

@@ -4,6 +4,7 @@ a ratio to the ceiling measured around it in the same run.
     python -m bench.run            # every target run, under 10 minutes (make bench)
     python -m bench.run --quick    # every target, shorter runs, fewer extras (~3 minutes)
     python -m bench.run --only "unsigned cancel,create"   # runs whose name holds those words
+    python -m bench.run --only standins   # only the stand-ins against their libraries (seconds)
 
 The load is issue 12's: ``wrk -t1 -c32`` (``--threads`` changes -t). For each run: a fresh
 copy of the store (``bench.store``), requests built before the timed phase
@@ -24,6 +25,10 @@ Right after the 1-worker unsigned cancel run comes the same run with the request
 (``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), then
 WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
+
+After the HTTP runs, ``bench.standins`` times each hand-written stand-in for a maintained
+library against that library, in process, and weighs the saving against the server CPU per
+request the runs measured (issue 16).
 
 Writes ``bench/results/bench.md``, ``bench.json`` and ``bench.png`` (the chart needs
 matplotlib: ``pip install -e '.[bench]'``).
@@ -48,7 +53,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench import loadgen, report, store, wiremock
+from bench import loadgen, report, standins, store, wiremock
+from bench.model import Load, Result, Spec
 from bench.servers import HOST, Server, exchange, kill_all, stop_on_signals
 from bench.workload import Client, Kind, make_client, payment_id, read_records, write_records
 from xborder.config import Settings
@@ -66,73 +72,6 @@ ENC_FACTOR = 0.7
 MAX_RECORDS = 60_000
 SAMPLE = 200  # answered cancels read back from the database after each cancel run
 WIREMOCK_RECORDS = 5_000  # the stub keeps no state: its records cycle
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One run: database (or ``wiremock``, the static stub), workers (for WireMock: those of
-    the no-op ceiling it is measured against), what is sent, how many payments are stored."""
-
-    db: str
-    workers: int
-    kind: Kind
-    store: int
-    journal: bool = True  # issue 14's request journal (XBORDER_JOURNAL), on by default
-
-    @property
-    def name(self) -> str:
-        if self.db == "wiremock":
-            return f"wiremock stub {self.kind.label}"
-        return f"{self.rate_key} @{_count(self.store)}"
-
-    @property
-    def rate_key(self) -> str:
-        """Runs with the same key take requests at about the same rate (whatever the store)."""
-        off = "" if self.journal else ", journal off"
-        return f"{self.db} {self.workers}w {self.kind.label}{off}"
-
-
-@dataclass
-class Result:
-    """What one run measured, with the ceilings just before and just after it."""
-
-    spec: Spec
-    load: loadgen.Load
-    ceilings: list[loadgen.Load]
-    records: int
-    server_cpu_us: float
-    server_sys_share: float
-    rss_start_mb: float
-    rss_end_mb: float
-    rss_peak_mb: float
-    rss_workers_mb: list[float]  # each worker's RSS at the end of the measured phase
-    durable: str
-    sampled: str = "-"
-    warm_errors: int = 0  # non-2xx answers and socket errors of the warm-up
-    scheduler_ticked: bool | None = None  # the lifecycle scheduler renewed its lease meanwhile
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ceiling_rps(self) -> float:
-        return sum(c.rps for c in self.ceilings) / len(self.ceilings)
-
-    @property
-    def ratio(self) -> float:
-        return self.load.rps / self.ceiling_rps if self.ceiling_rps else 0.0
-
-    @property
-    def rss_per_worker_mb(self) -> float:
-        return sum(self.rss_workers_mb) / len(self.rss_workers_mb) if self.rss_workers_mb else 0.0
-
-    @property
-    def rss_worker_max_mb(self) -> float:
-        return max(self.rss_workers_mb, default=0.0)
-
-    @property
-    def checked(self) -> bool:
-        """Every answer a success, every acknowledged change stored, the sample as expected."""
-        ok = self.load.errors == 0 and self.warm_errors == 0 and self.durable in ("yes", "-")
-        return ok and (self.sampled == "-" or self.sampled.startswith("all "))
 
 
 @dataclass
@@ -153,10 +92,6 @@ def _words(name: str) -> set[str]:
 def _slug(spec: Spec) -> str:
     """The run's name as a file name."""
     return spec.name.replace(" ", "_").replace("@", "").replace(",", "")
-
-
-def _count(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
 def plan(args: argparse.Namespace) -> list[Spec]:
@@ -350,8 +285,8 @@ class Bench:
         url: str,
         server: Server,
         targets: list[int],
-        warm: loadgen.Load,
-        load: loadgen.Load,
+        warm: Load,
+        load: Load,
     ) -> tuple[str, str]:
         """After the SIGKILL: the database holds at least as many changes as were answered with
         success (durable), and a random sample of the cancels the server acknowledged reads
@@ -457,14 +392,14 @@ class Bench:
         log = WORK / "logs" / f"{_slug(spec)}.log"
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
-    def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> loadgen.Load:
+    def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> Load:
         args = self.args
         return loadgen.run(
             args.generator, port, records, seconds,
             connections=args.connections, threads=args.threads, cycle=cycle,
         )  # fmt: skip
 
-    def measure_ceiling(self, workers: int, records: Path) -> loadgen.Load:
+    def measure_ceiling(self, workers: int, records: Path) -> Load:
         """The no-op app with these workers, driven with the run's requests (cycling)."""
         if workers not in self.ceilings:
             server = Server("noop", workers, WORK / "logs" / f"noop-{workers}w.log")
@@ -473,7 +408,7 @@ class Bench:
             self.drive(server.port, records, 1, cycle=True)  # warm-up, once
         return self.drive(self.ceilings[workers].port, records, self.args.ceiling, cycle=True)
 
-    def learn(self, spec: Spec, load: loadgen.Load) -> None:
+    def learn(self, spec: Spec, load: Load) -> None:
         """The next run of this kind builds about as many requests as this one took."""
         if load.rps:
             self.rates[spec.rate_key] = load.rps * (1.6 if load.exhausted else 1.15)
@@ -520,8 +455,8 @@ def server_environment(signed: bool, *, journal: bool = True) -> dict[str, str]:
 
 def _result(
     spec: Spec,
-    load: loadgen.Load,
-    ceilings: list[loadgen.Load],
+    load: Load,
+    ceilings: list[Load],
     server: Server,
     cpu: tuple[tuple[float, float], tuple[float, float]],
     rss_end: int,
@@ -651,7 +586,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--quick", action="store_true",
         help="shorter runs; no signed PostgreSQL or encrypted run, the big store at the last "
              "worker count only")  # fmt: skip
-    add("--only", help='runs whose name holds all these words; "," separates alternatives')
+    add(
+        "--only",
+        help='runs whose name holds all these words; "," separates alternatives; '
+        '"standins" names the stand-ins\' in-process timing (bench/standins.py)',
+    )
     add("--store", type=int, default=100_000, help="payments stored (100000)")
     add("--big-store", type=int, default=1_000_000,
         help="the store of the RSS runs (1000000; 0: none)")  # fmt: skip
@@ -704,8 +643,28 @@ def _choose_generator(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_signals()
-    _choose_generator(args)
     specs = plan(args)
+    started = time.monotonic()
+    results, skipped, notes = run_plan(args, specs) if specs else ([], [], [])
+    table = None
+    if wants_standins(args):
+        try:
+            table = measure_standins(args, results)
+        except Exception as exc:  # noqa: BLE001 - the HTTP runs' results are still written
+            skipped.append(f"stand-ins (failed: {str(exc)[:200]})")
+    meta = report.metadata(args, time.monotonic() - started, skipped, notes)
+    written = report.write(results, meta, Path(args.output), table)
+    print("\n" + written[0].read_text())
+    print("written: " + ", ".join(str(p) for p in written))
+    ran = bool(results) or table is not None
+    return 0 if ran and not any("failed" in s for s in skipped) else 1
+
+
+def run_plan(
+    args: argparse.Namespace, specs: list[Spec]
+) -> tuple[list[Result], list[str], list[str]]:
+    """The HTTP runs, one after another: their results, what was skipped, and notes."""
+    _choose_generator(args)
     bench = Bench(args)
     if args.postgres_note:
         bench.notes.append(args.postgres_note)
@@ -740,11 +699,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
         kill_all()
-    meta = report.metadata(args, time.monotonic() - bench.started, skipped, bench.notes)
-    written = report.write(results, meta, Path(args.output))
-    print("\n" + written[0].read_text())
-    print("written: " + ", ".join(str(p) for p in written))
-    return 0 if results and not any("failed" in s for s in skipped) else 1
+    return results, skipped, bench.notes
+
+
+def wants_standins(args: argparse.Namespace) -> bool:
+    """The stand-ins run with every full run, and with ``--only`` when it names them."""
+    return not args.only or any(
+        alternative.split() == ["standins"] for alternative in args.only.split(",")
+    )
+
+
+def measure_standins(args: argparse.Namespace, results: list[Result]) -> standins.Table:
+    """Issue 16's stand-ins, in process, after the HTTP runs (no server of the bench is left
+    running). Each saving is a share of its request kind's server CPU from this run's results,
+    or, for a kind this call did not run, from the results file it is about to replace (or
+    else the committed one)."""
+    previous = [Path(args.output).with_suffix(".json"), RESULTS / "bench.json"]
+    found = next((path for path in previous if path.exists()), None)
+    fallback = json.loads(found.read_text()) if found else {}
+    print("stand-ins: each timed against its library, in process", flush=True)
+    return standins.measure(report.runs_raw(results), "this run", fallback)
 
 
 if __name__ == "__main__":

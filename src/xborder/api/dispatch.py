@@ -4,6 +4,11 @@ The XBS endpoint is a plain ASGI callable that routes the raw path itself (D2), 
 to it needs nothing of Starlette's router or middleware stack; the few other paths (health,
 the admin API) keep Starlette's routing, middleware and lifespan. The access log is written
 here for both, one line per request (:mod:`xborder.api.access_log`).
+
+This bypass and :func:`xborder.api.routes.match` stand in for Starlette's router on XBS
+requests; they stay only while ``make bench`` shows it matters (issue 16; the figure and the
+rule are in docs/performance.md, "Stand-ins"). ``tests/unit/test_routing_equivalence.py``
+holds both to Starlette's own matching of the same routes.
 """
 
 from __future__ import annotations

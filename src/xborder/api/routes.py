@@ -1,9 +1,11 @@
 """The XBS endpoints under ``/send/v1/partners/{partner-id}/crossborder``.
 
 Routing works on the raw path, one percent-decoded segment at a time, so a transaction
-reference holding ``%2F`` is still one segment (D2). Each request goes through the same
-steps: route -> negotiate -> read body -> gate (auth, decrypt) -> decode -> use case ->
-encode -> seal. Endpoints stay thin; rules live in the services and the domain.
+reference holding ``%2F`` is still one segment (D2); otherwise :func:`match` finds what
+Starlette's router would (``tests/unit/test_routing_equivalence.py``; why XBS requests skip
+that router: :mod:`xborder.api.dispatch`). Each request goes through the same steps: route ->
+negotiate -> read body -> gate (auth, decrypt) -> decode -> use case -> encode -> seal.
+Endpoints stay thin; rules live in the services and the domain.
 """
 
 from __future__ import annotations

@@ -13,6 +13,12 @@ that is what real clients sign. Where the signer departs from RFC 5849:
 
 ``verify`` checks in the order of D11: header form (400), consumer key (401), timestamp window
 (401), body hash and signature (403). Nonce replay is the caller's: it owns the nonce store.
+
+The base string is percent-encoded by ``_percent_encode``, a stand-in for
+``urllib.parse.quote`` kept for speed only while ``make bench`` shows it matters (issue 16;
+the figure and the rule are in docs/performance.md, "Stand-ins");
+``tests/unit/test_security_fast_paths.py`` holds it equal to ``quote``. Header values are
+decoded by urllib's own ``unquote``.
 """
 
 from __future__ import annotations
@@ -250,7 +256,7 @@ def _decode_params(raw: list[tuple[str, str]]) -> dict[str, str]:
         if not name.startswith("oauth_"):
             raise AuthHeaderInvalid(f"unexpected parameter {name}")
         try:
-            params[name] = _unquote(value)
+            params[name] = unquote(value, errors="strict")
         except UnicodeDecodeError as exc:
             raise AuthHeaderInvalid(f"parameter {name} is not valid UTF-8") from exc
     return params
@@ -322,16 +328,6 @@ def _percent_encode(text: str) -> str:
     for byte in unsafe:
         raw = raw.replace(_BYTES[byte], _ESCAPES[byte])
     return raw.decode("ascii")
-
-
-def _unquote(value: str) -> str:
-    """``urllib.parse.unquote(value, errors="strict")``, quicker for the escapes of a base64
-    signature as signers write them: when no ``%`` is left once ``%2B``, ``%2F`` and ``%3D``
-    are replaced, each ``%`` began one of them, and unquote would decode just those."""
-    if "%" not in value:
-        return value
-    fast = value.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
-    return fast if "%" not in fast else unquote(value, errors="strict")
 
 
 def _new_nonce() -> str:
