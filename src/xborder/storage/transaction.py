@@ -43,8 +43,9 @@ class Transaction:
                 self._driver.close()
             raise
         self._open = True
-        self.cursor = Cursor(self._driver.dbapi_connection, engine.dialect)
-        self._statements = self._driver.dbapi_connection.cursor()  # for the savepoints
+        driver: Any = self._driver.dbapi_connection
+        self.cursor = Cursor(driver, engine.dialect)
+        self._statements = driver.cursor()  # for the savepoints
         self.readonly = readonly
 
     def connection(self) -> Connection:
