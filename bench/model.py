@@ -52,12 +52,14 @@ class Spec:
     kind: Kind
     store: int
     journal: bool = True  # issue 14's request journal (XBORDER_JOURNAL), on by default
+    repeat: int = 1  # the same run again (the journal's on/off pairs): its number
 
     @property
     def name(self) -> str:
         if self.db == "wiremock":
             return f"wiremock stub {self.kind.label}"
-        return f"{self.rate_key} @{_count(self.store)}"
+        again = f" #{self.repeat}" if self.repeat > 1 else ""
+        return f"{self.rate_key} @{_count(self.store)}{again}"
 
     @property
     def rate_key(self) -> str:

@@ -22,7 +22,9 @@ the database must then hold every change it acknowledged, and a random sample of
 it acknowledged (its access log) must read CANCELLED.
 
 Right after the 1-worker unsigned cancel run comes the same run with the request journal off
-(``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), then
+(``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), and the
+pair again (``--journal-pairs``, 3; the journal's cost is the gap between the medians of the
+two sides, so one noisy run does not decide it), then
 WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
 
@@ -111,6 +113,9 @@ def plan(args: argparse.Namespace) -> list[Spec]:
         runs.append(Spec("sqlite", w, unsigned, small))
         if w == workers[0]:
             runs.append(Spec("sqlite", w, unsigned, small, journal=False))
+            for again in range(2, args.journal_pairs + 1):
+                runs.append(Spec("sqlite", w, unsigned, small, repeat=again))
+                runs.append(Spec("sqlite", w, unsigned, small, journal=False, repeat=again))
         if w == workers[0] and args.wiremock:
             runs.append(Spec("wiremock", max(workers), unsigned, 0))
     for w in workers:
@@ -598,6 +603,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--duration", type=int, help="measured seconds per run (5; quick 3)")
     add("--warmup", type=int, default=1, help="warm-up seconds per run (1)")
     add("--ceiling", type=int, help="seconds of each ceiling measurement (2; quick 1)")
+    add("--journal-pairs", type=int,
+        help="1-worker unsigned cancel runs with the journal on and off (3; quick 2)")  # fmt: skip
     add("--connections", type=int, default=32, help="wrk -c (32, issue 12)")
     add("--threads", type=int, default=1, help="wrk -t (1, issue 12)")
     add(
@@ -619,6 +626,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--output", default=str(RESULTS / "bench"), help="results path stem")
     args = parser.parse_args(argv)
     args.duration = args.duration or (3 if args.quick else 5)
+    args.journal_pairs = args.journal_pairs or (2 if args.quick else 3)
     args.ceiling = args.ceiling or (1 if args.quick else 2)
     args.wiremock_warmup = args.wiremock_warmup or (12 if args.quick else 20)
     return args

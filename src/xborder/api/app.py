@@ -124,7 +124,8 @@ def create_app(
         gc.collect()
         gc.freeze()  # what start-up built lives as long as the process: keep it out of GC passes
         # A request frees what it allocates by reference counting; the collector only looks
-        # for cycles. Looking every 700 allocations (the default) cost ~4 µs of each cancel.
+        # for cycles, which every 700 allocations (the default) was often enough to show in
+        # the cost of a cancel (docs/performance.md).
         thresholds = gc.get_threshold()
         gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
         yield
