@@ -25,6 +25,7 @@ from xborder.services.journal import RequestRecorder, Retention
 from xborder.services.scheduler import SchedulerThread
 from xborder.services.webhook_sender import SenderPolicy, WebhookSender
 from xborder.storage.clock import DatabaseClock
+from xborder.storage.journal import pack as journal_segment
 from xborder.storage.writer import Writer
 
 log = logging.getLogger("xborder")
@@ -120,6 +121,7 @@ def recorder_for(
     )
     return RequestRecorder(
         EntryBuilder(secrets=[settings.admin_token or ""]),
+        pack=journal_segment,
         write=writer.run_threadsafe,
         retention=retention,
         listeners=listeners,

@@ -3,8 +3,9 @@
 The endpoint hands a small record of each answered request to :meth:`RequestRecorder.offer`,
 which only appends it to a bounded in-memory ring (a full ring drops its oldest record and
 counts the drop). The recorder's thread drains the ring ten times a second: it tells its
-listeners (the metrics) of each record, turns the records into :class:`JournalEntry` rows
-(redaction and decoding happen here, not on the request path) and hands them to ``write``,
+listeners (the metrics) of each record, turns the records into :data:`JournalRecord` rows
+(redaction and decoding happen here, not on the request path), packs them as the storage
+stores them (a compressed segment; compression runs without the GIL) and hands them to ``write``,
 which runs them in the process's writer: on SQLite they join the next group of request
 writes, so the journal neither holds the write lock the requests wait on nor adds a commit
 (xborder.storage.writer). Retention prunes in steps (a quarter of ``max_rows`` at a time, and
@@ -23,7 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from xborder.services.journal_ports import JournalEntry, JournalFilter
+from xborder.services.journal_ports import (
+    JournalEntry,
+    JournalFilter,
+    JournalRecord,
+    JournalSegment,
+)
 from xborder.services.payments import UowFactory
 
 log = logging.getLogger("xborder.journal")
@@ -66,8 +72,9 @@ class RequestRecorder(Generic[T]):
 
     def __init__(
         self,
-        build: Callable[[T], JournalEntry],
+        build: Callable[[T], JournalRecord],
         *,
+        pack: Callable[[list[JournalRecord]], JournalSegment],
         write: Write,
         retention: Retention,
         listeners: Sequence[Callable[[T], None]] = (),
@@ -76,6 +83,7 @@ class RequestRecorder(Generic[T]):
     ) -> None:
         self._ring: collections.deque[T] = collections.deque(maxlen=ring_size)
         self._build = build
+        self._pack = pack  # the storage's: on this thread, so a write is one small insert
         self._write = write
         self.retention = retention
         self._listeners = tuple(listeners)
@@ -134,7 +142,7 @@ class RequestRecorder(Generic[T]):
                 except Exception:
                     log.exception("journal listener failed")
 
-    def _safe_build(self, record: T) -> JournalEntry | None:
+    def _safe_build(self, record: T) -> JournalRecord | None:
         try:
             return self._build(record)
         except Exception:  # a record that cannot be built is skipped, the others go on
@@ -147,12 +155,14 @@ class RequestRecorder(Generic[T]):
             or time.monotonic() - self._pruned_at >= AGE_PRUNE_EVERY
         )
 
-    def _store(self, entries: list[JournalEntry], *, prune: bool) -> int:
+    def _store(self, entries: list[JournalRecord], *, prune: bool) -> int:
         max_rows, oldest = self.retention.max_rows, datetime.now(UTC) - self.retention.max_age
+        segment = self._pack(entries) if entries else None
 
         def unit(uow_factory: UowFactory) -> None:
             with uow_factory() as uow:
-                uow.journal.add(entries)
+                if segment is not None:
+                    uow.journal.add_packed(segment)
                 if prune:
                     uow.journal.prune(max_rows, oldest)
                 uow.commit()

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple, Protocol
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
 
 from xborder.services.ports import DeliveryRecord
+
+JournalRecord = tuple[Any, ...]
+"""A :class:`JournalEntry` as the journal's thread builds it and the storage packs it: the
+same fields in the same order, but ``id``, and three in their plain form: ``at`` as seconds
+since the epoch, ``request_headers`` as a dict, ``explanation`` as a dict or None. Plain
+values go to JSON without a conversion each; the entry is made only when it is read."""
 
 
 class JournalEntry(NamedTuple):
@@ -17,8 +25,7 @@ class JournalEntry(NamedTuple):
     for OAuth 1.0a, the signature base string the server computed and the body hash it
     expected. ``id`` is 0 until the entry is stored.
 
-    A named tuple, not a dataclass: one is built for every request the server answers, and
-    a tuple is built (and handed to the driver as a row) several times faster.
+    A named tuple: what the journal's pages read, many at a time.
     """
 
     at: datetime
@@ -42,6 +49,35 @@ class JournalEntry(NamedTuple):
     id: int = 0
 
 
+def entry_of(record: Sequence[Any], entry_id: int = 0) -> JournalEntry:
+    """The entry a record (or the list JSON gives back for one) stands for."""
+    at, *middle, headers, body, plain_in, content, plain_out, explanation = record
+    return JournalEntry._make(
+        (
+            datetime.fromtimestamp(at, UTC),
+            *middle,
+            json.dumps(headers, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+            body,
+            plain_in,
+            content,
+            plain_out,
+            json.dumps(explanation) if explanation else None,
+            entry_id,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSegment:
+    """A batch of entries packed for storage, off the request path (by the storage's own
+    ``pack``), so that storing it is one small insert."""
+
+    oldest_at: datetime
+    newest_at: datetime
+    count: int
+    payload: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class JournalFilter:
     """Which entries a listing wants; None matches anything. ``payment`` matches the payment
@@ -58,6 +94,10 @@ class RequestJournal(Protocol):
 
     def add(self, entries: list[JournalEntry]) -> None:
         """Insert ``entries`` (their ``id`` is ignored)."""
+        ...
+
+    def add_packed(self, segment: JournalSegment) -> None:
+        """Insert records packed beforehand (by the storage's ``pack``)."""
         ...
 
     def prune(self, max_rows: int, older_than: datetime) -> int:

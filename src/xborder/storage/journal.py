@@ -1,7 +1,9 @@
 """SqlAlchemyRequestJournal: the request journal, stored in segments (issue 14).
 
-One journal write is one row of ``journal_segments``: its entries as one JSON array, so a
-request costs the database a share of one insert, and pruning deletes whole segments. An
+One journal write is one row of ``journal_segments``: its entries as one JSON array,
+compressed (zlib's fastest level: the entries of a segment repeat their headers and most of
+their paths, and a tenth of the bytes is a tenth of the WAL and checkpoint work), so a request
+costs the database a share of one small insert, and pruning deletes whole segments. An
 entry's id is ``segment id * SEGMENT_SPAN + its place in the segment``: unique across the
 processes that write (the segment id is the table's own key) and increasing with the order
 of the writes. Lookups read segments newest first and filter their entries here; the
@@ -10,15 +12,22 @@ journal is bounded (``XBORDER_JOURNAL_MAX_ROWS``), so that is a few thousand ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from xborder.services.journal_ports import JournalEntry, JournalFilter
+from xborder.services.journal_ports import (
+    JournalEntry,
+    JournalFilter,
+    JournalRecord,
+    JournalSegment,
+    entry_of,
+)
 from xborder.services.ports import DeliveryRecord
 from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.webhooks import DELIVERIES
@@ -26,11 +35,14 @@ from xborder.storage.webhooks import DELIVERIES
 SEGMENT_SPAN = 1000
 """Entry ids one segment owns; a write of more entries makes several segments."""
 
-_AT, _PARTNER, _PAYMENT, _STATUS = (JournalEntry._fields.index(name) for name in (
-    "at", "partner_id", "payment_id", "status"))  # fmt: skip
+_AT, _PARTNER, _PAYMENT, _STATUS, _HEADERS, _EXPLANATION = (
+    JournalEntry._fields.index(name)
+    for name in ("at", "partner_id", "payment_id", "status", "request_headers", "explanation")
+)
 _S = journal_segments.c
 _SEGMENT = sa.select(_S.id, _S.skip, _S.entries)
 _EXTENTS = sa.select(_S.id, _S.skip, _S.count, _S.oldest_at, _S.newest_at).order_by(_S.id.desc())
+_INSERT = journal_segments.insert()
 _DELETE = journal_segments.delete().where(_S.id == sa.bindparam("segment"))
 _SKIP = (
     journal_segments.update()
@@ -39,34 +51,58 @@ _SKIP = (
 )
 
 Row = list[Any]
-"""An entry as stored: its fields but ``id``, in :class:`JournalEntry` order."""
+"""A :data:`~xborder.services.journal_ports.JournalRecord` as read back from JSON."""
 
 
-def _encode(entries: Iterable[JournalEntry]) -> bytes:
-    return orjson.dumps([entry[:-1] for entry in entries])  # a plain tuple: all but the id
+def pack(records: Sequence[JournalRecord]) -> JournalSegment:
+    """``records`` (at most :data:`SEGMENT_SPAN`) as one segment: one JSON array,
+    compressed. Pure: the request journal's thread calls it, so the transaction only inserts
+    the result."""
+    if not 0 < len(records) <= SEGMENT_SPAN:
+        raise ValueError(f"a segment holds 1 to {SEGMENT_SPAN} records, not {len(records)}")
+    times = [record[_AT] for record in records]
+    payload = zlib.compress(orjson.dumps(records), 1)
+    return JournalSegment(_instant(min(times)), _instant(max(times)), len(records), payload)
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _record(entry: JournalEntry) -> JournalRecord:
+    """The record of an entry (the entry's fields in their plain form, without its id)."""
+    plain: list[Any] = list(entry[:-1])
+    plain[_AT] = entry.at.timestamp()
+    plain[_HEADERS] = orjson.loads(entry.request_headers)
+    plain[_EXPLANATION] = orjson.loads(entry.explanation) if entry.explanation else None
+    return tuple(plain)
+
+
+def _decode(stored: bytes) -> list[Row]:
+    rows: list[Row] = orjson.loads(zlib.decompress(stored))
+    return rows
 
 
 def _entry(row: Row, entry_id: int) -> JournalEntry:
-    row[_AT] = datetime.fromisoformat(row[_AT])  # the only field JSON does not carry as is
-    row.append(entry_id)
-    return JournalEntry._make(row)
+    return entry_of(row, entry_id)
 
 
 def _numbered(segment: Any) -> list[tuple[int, Row]]:
     """The entries a segment (a row of ``_SEGMENT``) keeps, each with its id, oldest first."""
     segment_id, skip, entries = segment
-    return list(enumerate(orjson.loads(entries)[skip:], start=segment_id * SEGMENT_SPAN + skip))
+    return list(enumerate(_decode(entries)[skip:], start=segment_id * SEGMENT_SPAN + skip))
 
 
 def _matches(where: JournalFilter) -> Callable[[Row], bool]:
-    since, payments = where.since, frozenset(where.payment)
+    since = where.since.timestamp() if where.since is not None else None
+    payments = frozenset(where.payment)
 
     def matches(row: Row) -> bool:
         return (
             (where.partner_id is None or row[_PARTNER] == where.partner_id)
             and (not payments or row[_PAYMENT] in payments)
             and (where.status is None or row[_STATUS] == where.status)
-            and (since is None or datetime.fromisoformat(row[_AT]) >= since)
+            and (since is None or row[_AT] >= since)
         )
 
     return matches
@@ -79,18 +115,19 @@ class SqlAlchemyRequestJournal:
         self._connection = connection  # made on first use (xborder.storage.transaction)
 
     def add(self, entries: list[JournalEntry]) -> None:
-        connection = self._connection()
-        for start in range(0, len(entries), SEGMENT_SPAN):
-            part = entries[start : start + SEGMENT_SPAN]
-            connection.execute(
-                journal_segments.insert().values(
-                    oldest_at=min(e.at for e in part),
-                    newest_at=max(e.at for e in part),
-                    skip=0,
-                    count=len(part),
-                    entries=_encode(part),
-                )
-            )
+        records = [_record(entry) for entry in entries]
+        for start in range(0, len(records), SEGMENT_SPAN):
+            self.add_packed(pack(records[start : start + SEGMENT_SPAN]))
+
+    def add_packed(self, segment: JournalSegment) -> None:
+        values = {
+            "oldest_at": segment.oldest_at,
+            "newest_at": segment.newest_at,
+            "skip": 0,
+            "count": segment.count,
+            "entries": segment.payload,
+        }
+        self._connection().execute(_INSERT, values)
 
     def prune(self, max_rows: int, older_than: datetime) -> int:
         """Drop the segments past the age or the count; of the one segment that straddles a
@@ -117,9 +154,9 @@ class SqlAlchemyRequestJournal:
         """How many of a segment's kept entries, from its oldest, are older than
         ``older_than`` (a segment's entries are in the order they were answered)."""
         segment = connection.execute(_SEGMENT.where(_S.id == segment_id)).one()
-        older = 0
+        older, limit = 0, older_than.timestamp()
         for _, row in _numbered(segment):
-            if datetime.fromisoformat(row[_AT]) >= older_than:
+            if row[_AT] >= limit:
                 break
             older += 1
         return older
