@@ -27,6 +27,7 @@ from xborder.services.payments import PaymentRules, cancel_payment, create_payme
 from xborder.storage.clock import DatabaseClock
 from xborder.storage.engine import make_engine
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
+from xborder.storage.writer import Writer
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 CASH: dict[str, Any] = {
@@ -108,6 +109,27 @@ def test_a_long_clock_move_replays_each_step_at_its_own_time(world: World) -> No
     settled = world.get("LONG", payment.id)
     assert settled.status is PaymentStatus.SUCCESS
     assert settled.status_timestamp == NOW + delays.processing + delays.settlement
+
+
+def test_the_steps_are_units_of_the_write_runner_it_is_given(world: World) -> None:
+    """Issue 12: in the server the scheduler's writes go through the process's writer; each
+    step (and the lease) is one unit of it, and the reads stay outside."""
+    bind(world.engine, "RUNNER")
+    world.fund("RUNNER", "100.00")
+    payment = world.create("RUNNER", "W1", recipient_uri="iban:CH9300762011623852957")
+    writer = Writer(world.engine)
+    units: list[object] = []
+
+    def write(unit: Any) -> Any:
+        units.append(unit)
+        return writer.run_threadsafe(unit)
+
+    world.clock.advance(days=1)
+    assert scheduler.take_lease(world.uow, "me", timedelta(seconds=5), write)
+    assert scheduler.run_due_steps(**world.kw(), write=write) == 2
+    writer.close()
+    assert len(units) == 3  # the lease, then a unit per step (processing, settlement)
+    assert world.get("RUNNER", payment.id).status is PaymentStatus.SUCCESS
 
 
 def test_funded_payment_reserves_then_advances_and_settles(world: World) -> None:

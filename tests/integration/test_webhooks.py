@@ -92,6 +92,26 @@ def test_each_event_is_delivered_once_in_order_per_payment(world: World) -> None
     assert [h["notificationId"] for h in last["transactionHistories"]] == expected[::-1]
 
 
+def test_the_bookkeeping_is_units_of_the_write_runner_it_is_given(world: World) -> None:
+    """Issue 12: in the server the sender's writes go through the process's writer: the
+    due scan, each claim and each outcome are units of it."""
+    units: list[str] = []
+
+    def write(unit: Any) -> Any:
+        units.append(unit.func.__name__)
+        return unit(world.uow)
+
+    with receiving() as receiver, httpx.Client(trust_env=False) as http:
+        hook(world, receiver)
+        make_changes(world)
+        made = deliver_due(
+            uow_factory=world.uow, http=http, policy=FAST, clock=SystemClock(), write=write
+        )
+    assert made == len(receiver.documents()) > 0
+    assert units.count("_claim") == units.count("_record") == made
+    assert units[0] == "_due"
+
+
 def test_a_500_is_retried_with_backoff_until_a_2xx(world: World) -> None:
     with receiving((500, 0), (503, 0), (200, 0)) as receiver:
         hook(world, receiver)

@@ -114,8 +114,8 @@ def create_app(
             for thread in (
                 recorder,
                 checkpointer,
-                scheduler_for(settings, services),  # D17: one per process, lease-guarded
-                sender_for(settings, services),  # D14: one per process, claim-guarded
+                scheduler_for(settings, services, writer),  # D17: one per process, lease-guarded
+                sender_for(settings, services, writer),  # D14: one per process, claim-guarded
             )
             if thread is not None
         ]

@@ -84,8 +84,9 @@ def console_routes(
     return [console_mount(admin_services(settings, services), engine, metrics.figures)]
 
 
-def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | None:
-    """The scheduler thread of this process, or None when switched off."""
+def scheduler_for(settings: Settings, services: Services, writer: Writer) -> SchedulerThread | None:
+    """The scheduler thread of this process, or None when switched off; its steps go
+    through the process's ``writer`` (issue 12)."""
     if not settings.scheduler:
         return None
     return SchedulerThread(
@@ -93,16 +94,21 @@ def scheduler_for(settings: Settings, services: Services) -> SchedulerThread | N
         clock=services.clock,
         rules=services.rules,
         interval=settings.scheduler_interval,
+        write=writer.run_threadsafe,
     )
 
 
-def sender_for(settings: Settings, services: Services) -> WebhookSender | None:
-    """The status-change push sender of this process (D14), or None when switched off."""
+def sender_for(settings: Settings, services: Services, writer: Writer) -> WebhookSender | None:
+    """The status-change push sender of this process (D14), or None when switched off; its
+    bookkeeping goes through the process's ``writer`` (issue 12)."""
     if not settings.webhooks:
         return None
     policy = SenderPolicy(timeout=settings.webhook_timeout, backoff=settings.webhook_backoff)
     return WebhookSender(
-        uow_factory=services.uow_factory, policy=policy, interval=settings.webhook_interval
+        uow_factory=services.uow_factory,
+        policy=policy,
+        interval=settings.webhook_interval,
+        write=writer.run_threadsafe,
     )
 
 

@@ -15,6 +15,7 @@ Single-step across processes, in two layers:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ from xborder.services import ledger
 from xborder.services.errors import ConflictError
 from xborder.services.payments import PaymentRules, UowFactory
 from xborder.services.ports import DueCandidate
+from xborder.services.unit_of_work import WriteRunner, own_transactions
 
 log = logging.getLogger("xborder.scheduler")
 
@@ -38,26 +40,39 @@ BATCH = 200
 MAX_ROUNDS = 16
 
 
-def run_due_steps(*, uow_factory: UowFactory, clock: Clock, rules: PaymentRules) -> int:
+def run_due_steps(
+    *,
+    uow_factory: UowFactory,
+    clock: Clock,
+    rules: PaymentRules,
+    write: WriteRunner | None = None,
+) -> int:
     """Run every step due now, in rounds, until none is left (a clock moved forward by hours
-    takes a payment through several stages, each dated when it fell due); how many ran."""
+    takes a payment through several stages, each dated when it fell due); how many ran.
+
+    Each step is a unit run by ``write`` (in the server: the process's writer, issue 12);
+    without it, a transaction of its own on ``uow_factory``. Reads use ``uow_factory``.
+    """
+    write = write or own_transactions(uow_factory)
     done = 0
     for _ in range(MAX_ROUNDS):
-        steps = _round(uow_factory, clock, rules)
+        steps = _round(uow_factory, write, clock, rules)
         if not steps:
             break
         done += steps
     return done
 
 
-def _round(uow_factory: UowFactory, clock: Clock, rules: PaymentRules) -> int:
+def _round(uow_factory: UowFactory, write: WriteRunner, clock: Clock, rules: PaymentRules) -> int:
     """One pass: expiries and stage advances, then releases."""
     now = clock.now()
     with uow_factory(readonly=True) as uow:
         candidates = uow.schedule.candidates(now, cutoffs(rules.lifecycle, now), BATCH)
         queues = uow.schedule.accounts_with_queue()
-    done = sum(_run_step(c, uow_factory, clock, rules) for c in candidates)
-    return done + sum(_drain(p, c, uow_factory, clock, rules) for p, c in queues)
+    done = sum(write(functools.partial(_run_step, c, clock=clock, rules=rules)) for c in candidates)
+    return done + sum(
+        write(functools.partial(_drain, p, c, clock=clock, rules=rules)) for p, c in queues
+    )
 
 
 def cutoffs(rules: LifecycleRules, now: datetime) -> dict[tuple[str, str], datetime]:
@@ -73,7 +88,7 @@ def cutoffs(rules: LifecycleRules, now: datetime) -> dict[tuple[str, str], datet
 
 
 def _run_step(
-    candidate: DueCandidate, uow_factory: UowFactory, clock: Clock, rules: PaymentRules
+    candidate: DueCandidate, uow_factory: UowFactory, *, clock: Clock, rules: PaymentRules
 ) -> int:
     with uow_factory() as uow:
         payment = uow.payments.get(candidate.partner_id, candidate.payment_id)
@@ -102,7 +117,7 @@ def _run_step(
 
 
 def _drain(
-    partner_id: str, currency: str, uow_factory: UowFactory, clock: Clock, rules: PaymentRules
+    partner_id: str, currency: str, uow_factory: UowFactory, *, clock: Clock, rules: PaymentRules
 ) -> int:
     with uow_factory() as uow:
         now = clock.now()
@@ -115,8 +130,15 @@ def _drain(
     return len(released)
 
 
-def take_lease(uow_factory: UowFactory, holder: str, ttl: timedelta) -> bool:
+def take_lease(
+    uow_factory: UowFactory, holder: str, ttl: timedelta, write: WriteRunner | None = None
+) -> bool:
     """Take or renew the scheduler lease (wall-clock time: the simulated clock may jump)."""
+    run = write or own_transactions(uow_factory)
+    return run(functools.partial(_lease, holder=holder, ttl=ttl))
+
+
+def _lease(uow_factory: UowFactory, *, holder: str, ttl: timedelta) -> bool:
     with uow_factory() as uow:
         won = uow.schedule.acquire_lease(LEASE, holder, SystemClock().now(), ttl)
         uow.commit()
@@ -128,9 +150,16 @@ class SchedulerThread:
     lease. Started and stopped by the app's lifespan."""
 
     def __init__(
-        self, *, uow_factory: UowFactory, clock: Clock, rules: PaymentRules, interval: float
+        self,
+        *,
+        uow_factory: UowFactory,
+        clock: Clock,
+        rules: PaymentRules,
+        interval: float,
+        write: WriteRunner | None = None,
     ) -> None:
         self._args = (uow_factory, clock, rules)
+        self._write = write  # the process's writer (issue 12); None: transactions of its own
         self._interval = interval
         self._ttl = timedelta(seconds=max(5.0, 3 * interval))
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -147,9 +176,9 @@ class SchedulerThread:
     def tick(self) -> int:
         """One round: take the lease, then run what is due; steps run (0 when not leader)."""
         uow_factory, clock, rules = self._args
-        if not take_lease(uow_factory, self.holder, self._ttl):
+        if not take_lease(uow_factory, self.holder, self._ttl, self._write):
             return 0
-        return run_due_steps(uow_factory=uow_factory, clock=clock, rules=rules)
+        return run_due_steps(uow_factory=uow_factory, clock=clock, rules=rules, write=self._write)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):

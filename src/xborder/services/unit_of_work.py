@@ -8,8 +8,9 @@ Storage adapters implement them (``xborder.storage``); tests use the in-memory f
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from xborder.domain.model import Payment
 from xborder.domain.projects import PartnerBinding, Project
@@ -135,3 +136,25 @@ class AbstractUnitOfWork(abc.ABC):
     @abc.abstractmethod
     def rollback(self) -> None:
         """Discard whatever was not committed (a no-op after commit)."""
+
+
+_T = TypeVar("_T")
+
+
+class WriteRunner(Protocol):
+    """Runs a *unit* (a function of a unit-of-work factory) in a write transaction and
+    returns its result once committed. The server's writer is one
+    (``Writer.run_threadsafe``: its units join the request writes' groups); a factory's own
+    transactions are another (:func:`own_transactions`)."""
+
+    def __call__(self, unit: Callable[[Callable[..., AbstractUnitOfWork]], _T], /) -> _T: ...
+
+
+def own_transactions(uow_factory: Callable[..., AbstractUnitOfWork]) -> WriteRunner:
+    """Units run straight on ``uow_factory``: each unit of work it makes is a transaction
+    of its own (the command line, tests)."""
+
+    def run(unit: Callable[[Callable[..., AbstractUnitOfWork]], _T], /) -> _T:
+        return unit(uow_factory)
+
+    return run

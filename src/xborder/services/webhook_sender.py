@@ -17,6 +17,7 @@ Claims and backoff use the wall clock: the controllable clock (D17) may jump.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -31,6 +32,7 @@ from xborder.clock import Clock, SystemClock
 from xborder.security.webhook_signature import HEADER, sign
 from xborder.services.payments import UowFactory
 from xborder.services.ports import Attempt, DueEvent
+from xborder.services.unit_of_work import WriteRunner, own_transactions
 from xborder.services.webhooks import DELIVERED, FAILED, push_payload
 
 log = logging.getLogger("xborder.webhooks")
@@ -63,42 +65,67 @@ class Request:
 
 
 def deliver_due(
-    *, uow_factory: UowFactory, http: httpx.Client, policy: SenderPolicy, clock: Clock
+    *,
+    uow_factory: UowFactory,
+    http: httpx.Client,
+    policy: SenderPolicy,
+    clock: Clock,
+    write: WriteRunner | None = None,
 ) -> int:
     """Make every attempt due now, in rounds (a payment's next event becomes due when the
-    previous one is settled); how many attempts were made."""
+    previous one is settled); how many attempts were made.
+
+    The bookkeeping writes are units run by ``write`` (in the server: the process's writer,
+    issue 12); without it, transactions of their own on ``uow_factory``. The POST itself
+    happens outside any transaction.
+    """
+    run = write or own_transactions(uow_factory)
     made = 0
     for _ in range(MAX_ROUNDS):
-        with uow_factory() as uow:
-            uow.webhooks.skip_unregistered()
-            due = uow.webhooks.due(clock.now(), BATCH)
-            uow.commit()
-        attempts = sum(_attempt(event, uow_factory, http, policy, clock) for event in due)
+        due = run(functools.partial(_due, now=clock.now()))
+        attempts = sum(_attempt(event, uow_factory, run, http, policy, clock) for event in due)
         if not attempts:
             break
         made += attempts
     return made
 
 
+def _due(uow_factory: UowFactory, *, now: datetime) -> list[DueEvent]:
+    with uow_factory() as uow:
+        uow.webhooks.skip_unregistered()
+        due = uow.webhooks.due(now, BATCH)
+        uow.commit()
+    return due
+
+
 def _attempt(
-    event: DueEvent, uow_factory: UowFactory, http: httpx.Client, policy: SenderPolicy, clock: Clock
+    event: DueEvent,
+    uow_factory: UowFactory,
+    run: WriteRunner,
+    http: httpx.Client,
+    policy: SenderPolicy,
+    clock: Clock,
 ) -> int:
     if event.attempts > policy.retries:  # spent by attempts whose process died mid-way
-        with uow_factory() as uow:
-            uow.webhooks.give_up(event.id)
-            uow.commit()
+        run(functools.partial(_give_up, event_id=event.id))
         return 0
-    if not _claim(event, uow_factory, policy, clock):
+    now = clock.now()
+    until = now + timedelta(seconds=policy.timeout) + CLAIM_MARGIN
+    if not run(functools.partial(_claim, event=event, now=now, until=until)):
         return 0
     request = _request(event, uow_factory, clock)
     attempt = post(http, request, policy.timeout, clock) if request else _no_target(clock)
-    _finish(event, attempt, uow_factory, policy, clock)
+    _finish(event, attempt, run, policy, clock)
     return 1
 
 
-def _claim(event: DueEvent, uow_factory: UowFactory, policy: SenderPolicy, clock: Clock) -> bool:
-    now = clock.now()
-    until = now + timedelta(seconds=policy.timeout) + CLAIM_MARGIN
+def _give_up(uow_factory: UowFactory, *, event_id: int) -> None:
+    with uow_factory() as uow:
+        uow.webhooks.give_up(event_id)
+        uow.commit()
+
+
+def _claim(uow_factory: UowFactory, *, event: DueEvent, now: datetime, until: datetime) -> bool:
     with uow_factory() as uow:
         won = uow.webhooks.claim(event, now, until)
         uow.commit()
@@ -143,7 +170,7 @@ def _no_target(clock: Clock) -> Attempt:
 
 
 def _finish(
-    event: DueEvent, attempt: Attempt, uow_factory: UowFactory, policy: SenderPolicy, clock: Clock
+    event: DueEvent, attempt: Attempt, run: WriteRunner, policy: SenderPolicy, clock: Clock
 ) -> None:
     number = event.attempts + 1
     if attempt.succeeded:
@@ -152,11 +179,22 @@ def _finish(
         outcome, retry_at = FAILED, None
     else:
         outcome, retry_at = None, policy.retry_at(clock.now(), number)
-    with uow_factory() as uow:
-        uow.webhooks.finish(event, attempt, outcome, retry_at)
-        uow.commit()
+    run(functools.partial(_record, event=event, attempt=attempt, outcome=outcome, at=retry_at))
     if outcome != DELIVERED:
         log.warning("push of event %s attempt %s: %s", event.id, number, attempt.error)
+
+
+def _record(
+    uow_factory: UowFactory,
+    *,
+    event: DueEvent,
+    attempt: Attempt,
+    outcome: str | None,
+    at: datetime | None,
+) -> None:
+    with uow_factory() as uow:
+        uow.webhooks.finish(event, attempt, outcome, at)
+        uow.commit()
 
 
 class WebhookSender:
@@ -170,8 +208,10 @@ class WebhookSender:
         policy: SenderPolicy,
         interval: float,
         clock: Clock | None = None,
+        write: WriteRunner | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._write = write  # the process's writer (issue 12); None: transactions of its own
         self._policy = policy
         self._interval = interval
         self._clock = clock or SystemClock()
@@ -191,7 +231,11 @@ class WebhookSender:
     def tick(self) -> int:
         """One pass over what is due; attempts made."""
         return deliver_due(
-            uow_factory=self._uow_factory, http=self._http, policy=self._policy, clock=self._clock
+            uow_factory=self._uow_factory,
+            http=self._http,
+            policy=self._policy,
+            clock=self._clock,
+            write=self._write,
         )
 
     def _loop(self) -> None:
