@@ -9,7 +9,10 @@ fsync: a latency spike, and CPU on the request thread.
 A server process therefore runs a :class:`WalCheckpointer` thread that checkpoints every
 ``interval`` seconds (``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for or blocks
 readers and writers), and its engine raises the automatic threshold (``AUTOCHECKPOINT_PAGES``)
-so that requests checkpoint only if that thread falls far behind. Durability is unchanged: a
+so that requests checkpoint only if that thread falls far behind. The interval is short: a
+checkpoint's copy and fsync, though they hold no lock, slow the requests' own writes to the
+log while they last, so many small ones keep the slowest requests fast where a few large ones
+did not (issue 12's p99; docs/performance.md). A checkpoint of an empty log is a no-op. Durability is unchanged: a
 commit is as durable as before the moment it returns; only the copy to the main file moves.
 Several processes may each run one; SQLite lets one checkpoint run at a time and the others
 return at once.
@@ -28,10 +31,14 @@ AUTOCHECKPOINT_PAGES = 20_000
 """The automatic checkpoint threshold of a server's connections (80 MB of 4 KiB pages)."""
 
 
+INTERVAL = 0.01
+"""Seconds between two checkpoints of a server process."""
+
+
 class WalCheckpointer:
     """A daemon thread running passive WAL checkpoints on an SQLite file engine."""
 
-    def __init__(self, engine: Engine, *, interval: float = 0.25) -> None:
+    def __init__(self, engine: Engine, *, interval: float = INTERVAL) -> None:
         self._engine = engine
         self._interval = interval
         self._stopping = threading.Event()
