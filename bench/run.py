@@ -377,9 +377,8 @@ class Bench:
 
     def warm_jvm(self, port: int, records: Path, least: int) -> str:
         """Load in rounds of 2 s, at least ``least``, until three rounds in a row are level
-        (each within 10 % of the one before: the JIT has compiled the hot path; on this
-        machine, loaded, WireMock went from about 400 to 15,000 req/s over its first 16 s), or
-        ``--wiremock-warmup`` seconds have passed."""
+        (each within 10 % of the one before: the JIT has compiled the hot path; the rounds'
+        rates are in the run's notes), or ``--wiremock-warmup`` seconds have passed."""
         rounds: list[float] = []
 
         def level(a: float, b: float) -> bool:
