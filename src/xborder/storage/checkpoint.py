@@ -12,8 +12,9 @@ readers and writers), and its engine raises the automatic threshold (``AUTOCHECK
 so that requests checkpoint only if that thread falls far behind. The interval is short: a
 checkpoint's copy and fsync, though they hold no lock, slow the requests' own writes to the
 log while they last, so many small ones keep the slowest requests fast where a few large ones
-did not (issue 12's p99; docs/performance.md). A checkpoint of an empty log is a no-op. Durability is unchanged: a
-commit is as durable as before the moment it returns; only the copy to the main file moves.
+did not (issue 12's p99; docs/performance.md). A checkpoint of an empty log is a no-op.
+Durability is unchanged: a commit is as durable as before the moment it returns; only the
+copy to the main file moves.
 Several processes may each run one; SQLite lets one checkpoint run at a time and the others
 return at once.
 """
