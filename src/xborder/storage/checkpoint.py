@@ -32,7 +32,7 @@ AUTOCHECKPOINT_PAGES = 20_000
 """The automatic checkpoint threshold of a server's connections (80 MB of 4 KiB pages)."""
 
 
-INTERVAL = 0.01
+INTERVAL = 0.02
 """Seconds between two checkpoints of a server process."""
 
 
