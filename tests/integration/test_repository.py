@@ -85,6 +85,25 @@ def test_round_trip_keeps_every_field(db: Engine) -> None:
     assert by_id.version == 1
 
 
+def test_the_request_document_is_parsed_only_when_read(db: Engine) -> None:
+    """Issue 12: a cancel never reads the stored request document, so loading a payment
+    does not parse it; read, it is the document that was stored."""
+    payment = make_payment("LAZY-1")
+    uow_factory = SqlAlchemyUowFactory(db)
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+        assert loaded is not None
+        loaded.cancel(loaded.status_timestamp, CancelPolicy())
+        uow.payments.save(loaded)
+        uow.commit()
+    assert loaded.request._document is None  # type: ignore[attr-defined]
+    assert dict(loaded.request) == payment.request and len(loaded.request) > 0
+    assert loaded.request.get("no such field") is None
+
+
 def test_duplicate_reference_is_refused(db: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
     with uow_factory() as uow:

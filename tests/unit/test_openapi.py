@@ -374,14 +374,15 @@ def test_golden_xml_bodies_match_the_description(name: str) -> None:
 
 
 def payment_views() -> Iterator[dict[str, Any]]:
-    full = sample_payment()
-    full.request.update(
-        proposal_id="pr_1",
-        payment_file_identifier="file1",
-        card_rate_id="rate1",
-        additional_data={"data_field": [{"name": "810", "value": "123"}]},
-        bank_code="NP021",
-    )
+    sample = sample_payment()
+    more = {
+        "proposal_id": "pr_1",
+        "payment_file_identifier": "file1",
+        "card_rate_id": "rate1",
+        "additional_data": {"data_field": [{"name": "810", "value": "123"}]},
+        "bank_code": "NP021",
+    }
+    full = replace(sample, request={**sample.request, **more})
     yield payment_view(replace(full, cashout_code="123456"))
     for stage in PendingStage:
         yield payment_view(replace(full, pending_stage=stage), retrieve=True)

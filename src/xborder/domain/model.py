@@ -25,6 +25,7 @@ Invariants (also CHECK constraints in storage):
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,7 @@ class Payment:
     id: str
     partner_id: str
     transaction_reference: str
-    request: dict[str, Any]
+    request: Mapping[str, Any]
     request_fingerprint: str
     channel: Channel
     provider: str | None

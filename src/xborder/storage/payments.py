@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 import weakref
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -138,9 +140,40 @@ def _row(payment: Payment, *, version: int) -> dict[str, Any]:
         partner_id=payment.partner_id,
         transaction_reference=payment.transaction_reference,
         created=payment.created,
-        request_json=_REQUEST_JSON.encode(payment.request),
+        request_json=_request_json(payment.request),
     )
     return row
+
+
+class _StoredDocument(Mapping[str, Any]):
+    """A payment's request document as stored, parsed on its first read: a cancel, the most
+    frequent change, never reads it (issue 12)."""
+
+    __slots__ = ("_document", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._document: dict[str, Any] | None = None
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = json.loads(self.text)
+        return self._document
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+def _request_json(document: Mapping[str, Any]) -> str:
+    if isinstance(document, _StoredDocument):
+        return document.text  # as stored, never parsed and written again
+    return _REQUEST_JSON.encode(document)
 
 
 _Loaded = tuple[dict[str, Any], Quote | None]
@@ -193,7 +226,7 @@ def _payment(row: dict[str, Any]) -> Payment:
         id=row["id"],
         partner_id=row["partner_id"],
         transaction_reference=row["transaction_reference"],
-        request=json.loads(row["request_json"]),
+        request=_StoredDocument(row["request_json"]),
         request_fingerprint=row["request_fingerprint"],
         channel=Channel(row["channel"]),
         provider=row["provider"],
@@ -224,7 +257,7 @@ def _quote_json(quote: Quote | None) -> str | None:
 def _quote(text: str | None) -> Quote | None:
     if text is None:
         return None
-    data = json.loads(text)
+    data = orjson.loads(text)
     monies = {name: Money(Decimal(data[name][0]), data[name][1]) for name in _MONEY_FIELDS}
     return Quote(fx_rate=Decimal(data["fx_rate"]), **monies)
 
