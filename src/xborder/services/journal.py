@@ -31,14 +31,11 @@ from xborder.services.journal_ports import (
     JournalSegment,
 )
 from xborder.services.payments import UowFactory
+from xborder.services.unit_of_work import WriteRunner
 
 log = logging.getLogger("xborder.journal")
 
 T = TypeVar("T")
-
-WriteUnit = Callable[[UowFactory], None]
-Write = Callable[[WriteUnit], object]
-"""Runs a write unit in the process's writer and returns once it has committed (or raises)."""
 
 RING_SIZE = 10_000
 """Records waiting for the writer; beyond it the oldest are dropped (and counted)."""
@@ -75,7 +72,7 @@ class RequestRecorder(Generic[T]):
         build: Callable[[T], JournalRecord],
         *,
         pack: Callable[[list[JournalRecord]], JournalSegment],
-        write: Write,
+        write: WriteRunner,
         retention: Retention,
         listeners: Sequence[Callable[[T], None]] = (),
         interval: float = 0.1,
