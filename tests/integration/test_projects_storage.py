@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from tests.certificates import self_signed
 from xborder.clock import FixedClock
 from xborder.domain.projects import EncryptionPolicy, Environment, PartnerBinding, Project, Region
 from xborder.security.keys import certificate_pem, generate_key_pair_and_certificate
@@ -268,18 +266,7 @@ def test_an_ec_p256_signing_certificate_is_for_eu_and_uk_projects_only(
 
 
 def _ec_certificate(curve: ec.EllipticCurve) -> str:
-    key = ec.generate_private_key(curve)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec project")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW)
-        .not_valid_after(NOW + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(ec.generate_private_key(curve), "ec project", start=NOW)
     return certificate_pem(certificate).decode()
 
 

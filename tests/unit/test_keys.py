@@ -13,13 +13,14 @@ import pytest
 from client_encryption.jwe_encryption import encrypt_payload
 from client_encryption.jwe_encryption_config import JweEncryptionConfig
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from oauth1.authenticationutils import load_signing_key
 
+from tests.certificates import self_signed
 from xborder.errors import ConfigError
 from xborder.security import (
     Keyring,
@@ -196,19 +197,7 @@ def test_load_pkcs12_without_certificate_is_refused(pair: Pair, tmp_path: Path) 
 
 def _ec_certificate(curve: ec.EllipticCurve) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(curve)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
+    return key, self_signed(key, "ec", start=datetime.now(UTC), days=1)
 
 
 def test_request_token_certificates_are_rsa_or_ec_p256(pair: Pair, tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from jwcrypto.common import base64url_encode
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from tests.certificates import private_key_pem, self_signed
 from xborder.client import RequestTokenAuth
 from xborder.errors import ConfigError
 from xborder.security.errors import AuthDeclined, AuthenticationFailed, AuthHeaderInvalid
@@ -62,25 +61,9 @@ class Pair:
 
 
 def make_pair(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, alg: str) -> Pair:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"xborder test {alg}")])
-    start = datetime.now(UTC) - timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
-    return Pair(key, key_pem, certificate, certificate_pem, alg)
+    certificate = self_signed(key, f"xborder test {alg}")
+    certificate_text = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return Pair(key, private_key_pem(key), certificate, certificate_text, alg)
 
 
 @pytest.fixture(scope="module")

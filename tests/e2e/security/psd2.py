@@ -6,17 +6,17 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
+from tests.certificates import PrivateKey, private_key_pem, self_signed
 from tests.signing import Party
 from xborder.domain.projects import (
     EncryptionPolicy,
@@ -25,6 +25,7 @@ from xborder.domain.projects import (
     Project,
     Region,
 )
+from xborder.security.keys import certificate_pem
 from xborder.security.request_token import make_request_token
 from xborder.services.payments import UowFactory
 from xborder.storage.engine import make_engine
@@ -58,25 +59,9 @@ def rsa_key_pair(name: str = "rsa signer") -> KeyPair:
     return _self_signed(rsa.generate_private_key(public_exponent=65537, key_size=2048), name)
 
 
-def _self_signed(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, name: str) -> KeyPair:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    start = datetime.now(UTC) - timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    return KeyPair(key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"))
+def _self_signed(key: PrivateKey, name: str) -> KeyPair:
+    certificate = self_signed(key, name)
+    return KeyPair(private_key_pem(key), certificate_pem(certificate).decode("ascii"))
 
 
 def add_psd2_project(
