@@ -3,14 +3,33 @@ pruning keeps at most the newest rows, none older than the age limit."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from xborder.services.journal_ports import JournalEntry, JournalFilter
+from xborder.services.journal_ports import JournalEntry, JournalFilter, JournalRecord
+from xborder.storage.journal import pack
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 NOW = datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def record_of(entry: JournalEntry) -> JournalRecord:
+    """The record the journal's thread would have built for ``entry``: its fields but the
+    id, ``at`` in epoch seconds, the headers and the explanation as parsed JSON."""
+    at, *middle, headers, body, plain_in, content, plain_out, explanation, _id = entry
+    parsed = json.loads(explanation) if explanation else None
+    return (
+        at.timestamp(),
+        *middle,
+        json.loads(headers),
+        body,
+        plain_in,
+        content,
+        plain_out,
+        parsed,
+    )
 
 
 def entry(minutes_ago: int, payment: str, **changes: object) -> JournalEntry:
@@ -42,7 +61,7 @@ def test_entries_round_trip_and_are_pruned_by_age_and_count(engine: Engine) -> N
     uow_factory = SqlAlchemyUowFactory(engine)
     written = [entry(90, "old"), entry(30, "a"), entry(20, "b", encrypted=True), entry(10, "c")]
     with uow_factory() as uow:
-        uow.journal.add(written)
+        uow.journal.add(pack([record_of(e) for e in written]))
         uow.commit()
     with uow_factory(readonly=True) as uow:
         stored = uow.journal.page(JournalFilter(), 10, None)
@@ -64,7 +83,7 @@ def test_entries_round_trip_and_are_pruned_by_age_and_count(engine: Engine) -> N
 def _write(uow_factory: SqlAlchemyUowFactory, *batches: list[JournalEntry]) -> None:
     for batch in batches:  # one journal write each: one segment each
         with uow_factory() as uow:
-            uow.journal.add(batch)
+            uow.journal.add(pack([record_of(e) for e in batch]))
             uow.commit()
 
 

@@ -159,7 +159,7 @@ class RequestRecorder(Generic[T]):
         def unit(uow_factory: UowFactory) -> None:
             with uow_factory() as uow:
                 if segment is not None:
-                    uow.journal.add_packed(segment)
+                    uow.journal.add(segment)
                 if prune:
                     uow.journal.prune(max_rows, oldest)
                 uow.commit()

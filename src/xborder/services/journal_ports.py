@@ -92,11 +92,7 @@ class JournalFilter:
 class RequestJournal(Protocol):
     """The stored journal."""
 
-    def add(self, entries: list[JournalEntry]) -> None:
-        """Insert ``entries`` (their ``id`` is ignored)."""
-        ...
-
-    def add_packed(self, segment: JournalSegment) -> None:
+    def add(self, segment: JournalSegment) -> None:
         """Insert records packed beforehand (by the storage's ``pack``)."""
         ...
 

@@ -35,9 +35,8 @@ from xborder.storage.webhooks import DELIVERIES
 SEGMENT_SPAN = 1000
 """Entry ids one segment owns; a write of more entries makes several segments."""
 
-_AT, _PARTNER, _PAYMENT, _STATUS, _HEADERS, _EXPLANATION = (
-    JournalEntry._fields.index(name)
-    for name in ("at", "partner_id", "payment_id", "status", "request_headers", "explanation")
+_AT, _PARTNER, _PAYMENT, _STATUS = (
+    JournalEntry._fields.index(name) for name in ("at", "partner_id", "payment_id", "status")
 )
 _S = journal_segments.c
 _SEGMENT = sa.select(_S.id, _S.skip, _S.entries)
@@ -69,22 +68,9 @@ def _instant(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _record(entry: JournalEntry) -> JournalRecord:
-    """The record of an entry (the entry's fields in their plain form, without its id)."""
-    plain: list[Any] = list(entry[:-1])
-    plain[_AT] = entry.at.timestamp()
-    plain[_HEADERS] = orjson.loads(entry.request_headers)
-    plain[_EXPLANATION] = orjson.loads(entry.explanation) if entry.explanation else None
-    return tuple(plain)
-
-
 def _decode(stored: bytes) -> list[Row]:
     rows: list[Row] = orjson.loads(zlib.decompress(stored))
     return rows
-
-
-def _entry(row: Row, entry_id: int) -> JournalEntry:
-    return entry_of(row, entry_id)
 
 
 def _numbered(segment: Any) -> list[tuple[int, Row]]:
@@ -114,12 +100,7 @@ class SqlAlchemyRequestJournal:
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._connection = connection  # made on first use (xborder.storage.transaction)
 
-    def add(self, entries: list[JournalEntry]) -> None:
-        records = [_record(entry) for entry in entries]
-        for start in range(0, len(records), SEGMENT_SPAN):
-            self.add_packed(pack(records[start : start + SEGMENT_SPAN]))
-
-    def add_packed(self, segment: JournalSegment) -> None:
+    def add(self, segment: JournalSegment) -> None:
         values = {
             "oldest_at": segment.oldest_at,
             "newest_at": segment.newest_at,
@@ -171,7 +152,7 @@ class SqlAlchemyRequestJournal:
         found: list[JournalEntry] = []
         for entry_id, row in self._newest_first(query):
             if (before is None or entry_id < before) and matches(row):
-                found.append(_entry(row, entry_id))
+                found.append(entry_of(row, entry_id))
                 if len(found) >= limit:
                     break
         return found
@@ -189,7 +170,7 @@ class SqlAlchemyRequestJournal:
             return None
         for numbered, row in _numbered(segment):
             if numbered == entry_id:
-                return _entry(row, entry_id)
+                return entry_of(row, entry_id)
         return None
 
     def heads(self) -> tuple[int, int, int]:
@@ -208,7 +189,7 @@ class SqlAlchemyRequestJournal:
         for segment in self._connection().execute(query):
             for entry_id, row in _numbered(segment):
                 if entry_id > after:
-                    found.append(_entry(row, entry_id))
+                    found.append(entry_of(row, entry_id))
                     if len(found) >= limit:
                         return found
         return found
