@@ -65,7 +65,8 @@ class Retention:
 
 
 class RequestRecorder(Generic[T]):
-    """The ring and the background writer; ``build`` turns a raw record into an entry."""
+    """The ring and the background writer; ``build`` turns what the endpoint offered (its
+    trace of a request) into the :data:`JournalRecord` the storage packs."""
 
     def __init__(
         self,
@@ -117,16 +118,16 @@ class RequestRecorder(Generic[T]):
             return self._drain(prune=prune)
 
     def _drain(self, *, prune: bool) -> int:
-        ring, records = self._ring, []
+        ring, offered = self._ring, []
         while ring:
-            records.append(ring.popleft())
-        self._tell(records)
+            offered.append(ring.popleft())
+        self._tell(offered)
         if not self.retention.enabled:
             return 0
-        entries = [entry for entry in map(self._safe_build, records) if entry is not None]
+        built = [record for record in map(self._safe_build, offered) if record is not None]
         written = 0
-        for start in range(0, len(entries), BATCH):
-            written += self._store(entries[start : start + BATCH], prune=False)
+        for start in range(0, len(built), BATCH):
+            written += self._store(built[start : start + BATCH], prune=False)
         if prune or self._due():
             self._store([], prune=True)
         return written
