@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from tests.payloads import path, payment_request
+from tests.payloads import PARTNER, path, payment_request
 from xborder.api.app import create_app
 from xborder.config import Settings
 
@@ -70,3 +70,20 @@ def test_metrics_are_off_with_the_admin_api(settings: Settings, engine: Engine) 
     configured = settings.replace(admin_token=TOKEN, deployment="production")
     with TestClient(create_app(configured, engine=engine)) as client:
         assert client.get("/metrics", headers=AUTH).status_code == 404
+
+
+def test_admin_writes_are_units_of_the_request_writer(client: TestClient) -> None:
+    # Issue 12: an admin action commits in the writer's groups, not in a transaction of its
+    # own that could deadlock with a group on PostgreSQL and fail with no second chance
+    created = client.post(path("/payment"), json={"paymentrequest": payment_request("M-3")})
+    payment_id = created.json()["payment"]["id"]
+    units = ("xborder_writer_units_total", ())
+    before = samples(client)[units]
+
+    advance = f"/admin/v1/partners/{PARTNER}/payments/{payment_id}/advance"
+    assert client.post(advance, headers=AUTH).status_code == 200
+    assert samples(client)[units] == before + 1
+    # so is an action the use case refuses: rolled back alone, its 409 sent after the group
+    returned = f"/admin/v1/partners/{PARTNER}/payments/{payment_id}/return"
+    assert client.post(returned, headers=AUTH, json={"code": "130190"}).status_code == 409
+    assert samples(client)[units] == before + 2

@@ -31,7 +31,7 @@ GOLDEN = Path(__file__).parent.parent / "fixtures" / "golden"
 DOCUMENT = openapi_document(admin_api=True)
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 SERVICE_PATHS = {"/health", *(route.path for route in openapi_routes(Settings()))}  # type: ignore[attr-defined]
-OAUTH2_PATHS = {route.path for route in oauth2_routes(None)}  # type: ignore[arg-type,attr-defined]
+OAUTH2_PATHS = {route.path for route in oauth2_routes(None, None)}  # type: ignore[arg-type,attr-defined]
 OWN_PATHS = SERVICE_PATHS | OAUTH2_PATHS  # D23's authorization server is not XBS
 SAMPLE_SEGMENTS = {"partner-id": "PARTNER_1", "payment-id": "rem_abc", "account-id": "acct_1"}
 
@@ -129,7 +129,7 @@ def test_description_has_exactly_the_routed_operations() -> None:
 
 
 def test_admin_router_is_described() -> None:
-    services = admin.AdminServices(None, None, None, None, clock_controllable=False)  # type: ignore[arg-type]
+    services = admin.AdminServices(None, None, None, None, clock_controllable=False, write=None)  # type: ignore[arg-type]
     router = admin.admin_app(services)
     served = {
         (method, admin.PREFIX + route.path)  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -66,12 +66,14 @@ from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.domain.oauth2 import Grant
 from xborder.services import accounts, oauth2, operator, scheduler, timeline
 from xborder.services.payments import PaymentRules, UowFactory
+from xborder.services.unit_of_work import WriteRunner
 
 log = logging.getLogger("xborder.admin")
 
 PREFIX = "/admin/v1"
 STREAM = "/stream"  # issue 14: Server-Sent Events, beside the JSON routes of ROUTES
 MAX_EVENTS = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,13 @@ class AdminServices:
     rules: PaymentRules
     token: str | None
     clock_controllable: bool
+    write: WriteRunner  # issue 12: the process's writer; every admin write is one of its units
+
+    def written(self, use_case: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``use_case(*args, **kwargs, uow_factory=...)`` run as one unit of :attr:`write`:
+        it joins the request writes' groups (rolled back alone if it fails, run again in a
+        group of its own if PostgreSQL aborts it as a deadlock) and returns once committed."""
+        return self.write(lambda factory: use_case(*args, uow_factory=factory, **kwargs))
 
 
 Handler = Callable[[AdminServices, dict[str, str], dict[str, Any], dict[str, str]], Any]
@@ -156,11 +165,11 @@ def _json(status: int, document: Any, rendered: Any = None) -> Response:
 
 
 def _fund(s: AdminServices, p: dict[str, str], body: dict[str, Any], _q: dict[str, str]) -> Any:
-    sheet, released = accounts.fund_account(
+    sheet, released = s.written(
+        accounts.fund_account,
         p["partner_id"],
         p["currency"].upper(),
         str(_decimal(body, "amount")),
-        uow_factory=s.uow_factory,
         clock=s.clock,
         rules=s.rules,
     )
@@ -169,12 +178,8 @@ def _fund(s: AdminServices, p: dict[str, str], body: dict[str, Any], _q: dict[st
 
 def _action(use_case: Callable[..., Any]) -> Handler:
     def handle(s: AdminServices, p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]) -> Any:
-        payment = use_case(
-            p["partner_id"],
-            p["payment_id"],
-            uow_factory=s.uow_factory,
-            clock=s.clock,
-            rules=s.rules,
+        payment = s.written(
+            use_case, p["partner_id"], p["payment_id"], clock=s.clock, rules=s.rules
         )
         return payment_view(payment, retrieve=True)
 
@@ -185,13 +190,9 @@ def _coded(use_case: Callable[..., Any]) -> Handler:
     def handle(
         s: AdminServices, p: dict[str, str], body: dict[str, Any], _q: dict[str, str]
     ) -> Any:
-        payment = use_case(
-            p["partner_id"],
-            p["payment_id"],
-            _text(body, "code"),
-            uow_factory=s.uow_factory,
-            clock=s.clock,
-            rules=s.rules,
+        code = _text(body, "code")
+        payment = s.written(
+            use_case, p["partner_id"], p["payment_id"], code, clock=s.clock, rules=s.rules
         )
         return payment_view(payment, retrieve=True)
 
@@ -209,22 +210,21 @@ def _advance_clock(
         delta = timedelta(seconds=float(_decimal(body, "seconds")))
     except OverflowError as exc:  # past timedelta's range: far beyond the use case's limit
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "seconds")]) from exc
-    now = timeline.advance_clock(
-        delta,
-        controllable=s.clock_controllable,
-        uow_factory=s.uow_factory,
-        clock=s.clock,
+    s.written(timeline.advance_clock, delta, controllable=s.clock_controllable)
+    now = s.clock.now()  # after the commit: the clock reads the offset on its own connection
+    steps = scheduler.run_due_steps(
+        uow_factory=s.uow_factory, clock=s.clock, rules=s.rules, write=s.write
     )
-    steps = scheduler.run_due_steps(uow_factory=s.uow_factory, clock=s.clock, rules=s.rules)
     return {"now": timestamp(now, millis=True), "steps": steps}
 
 
 def _run_scheduler(
     s: AdminServices, _p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]
 ) -> Any:
-    return {
-        "steps": scheduler.run_due_steps(uow_factory=s.uow_factory, clock=s.clock, rules=s.rules)
-    }
+    steps = scheduler.run_due_steps(
+        uow_factory=s.uow_factory, clock=s.clock, rules=s.rules, write=s.write
+    )
+    return {"steps": steps}
 
 
 def _events(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], q: dict[str, str]) -> Any:
@@ -241,7 +241,7 @@ def _grants(s: AdminServices, _p: dict[str, str], _b: dict[str, Any], _q: dict[s
 
 def _decide(approve: bool) -> Handler:
     def handle(s: AdminServices, p: dict[str, str], _b: dict[str, Any], _q: dict[str, str]) -> Any:
-        grant = oauth2.decide_grant(p["grant_id"], approve=approve, uow_factory=s.uow_factory)
+        grant = s.written(oauth2.decide_grant, p["grant_id"], approve=approve)
         return {"grant": grant_view(grant)}
 
     return handle

@@ -50,7 +50,7 @@ def set_target(
     if secret is not None and (not isinstance(secret, str) or not secret):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "secret")])
     try:
-        webhooks.set_webhook(p["partner_id"], url, secret, uow_factory=s.uow_factory)
+        s.written(webhooks.set_webhook, p["partner_id"], url, secret)
     except InvalidWebhookUrl as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "url")]) from exc
     except InvalidWebhookPartner as exc:
@@ -72,7 +72,7 @@ def redeliver(s: AdminServices, p: dict[str, str], _b: Any, _q: dict[str, str]) 
     try:
         if not raw.isdigit() or len(raw) > 18:
             raise EventNotRedeliverable(raw)
-        webhooks.redeliver(int(raw), uow_factory=s.uow_factory)
+        s.written(webhooks.redeliver, int(raw))
     except EventNotRedeliverable as exc:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "event_id")]) from exc
     return {"eventId": int(raw), "queued": True}

@@ -143,10 +143,12 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
         *openapi_routes(settings),  # D21: /openapi.json and /docs, unauthenticated
-        *admin_routes(settings, services),  # D17
-        *oauth2_routes(services.uow_factory),  # D23: the Balance API's authorization server
+        *admin_routes(settings, services, writer),  # D17
+        *oauth2_routes(
+            services.uow_factory, writer.run_threadsafe
+        ),  # D23: the Balance API's authorization server
         *metrics_routes(settings, metrics),  # issue 14
-        *console_routes(settings, services, engine, metrics),  # issue 14: /console
+        *console_routes(settings, services, writer, engine, metrics),  # issue 14: /console
     ]
     others = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: unknown_path})
     if not settings.auth:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -56,8 +57,10 @@ from xborder.services.errors import (
     UnsupportedGrantType,
 )
 from xborder.services.payments import UowFactory
+from xborder.services.unit_of_work import WriteRunner
 
 log = logging.getLogger("xborder.oauth2")
+T = TypeVar("T")
 
 AUTHORIZE = "/oauth2/authorize"
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a password
@@ -69,10 +72,11 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.
 
 
 def oauth2_routes(
-    uow_factory: UowFactory, *, now: Callable[[], float] = time.time
+    uow_factory: UowFactory, write: WriteRunner, *, now: Callable[[], float] = time.time
 ) -> list[BaseRoute]:
-    """The authorization server's routes; ``now`` is wall time, as for request tokens."""
-    server = _Server(uow_factory, now)
+    """The authorization server's routes; ``now`` is wall time, as for request tokens. Its
+    reads use ``uow_factory``; its writes are units of ``write``, the process's writer."""
+    server = _Server(uow_factory, write, now)
     return [
         Route(AUTHORIZE, server.authorize, methods=["GET"]),
         Route(AUTHORIZE + "/{grant_id}", server.collect, methods=["GET"]),
@@ -81,9 +85,29 @@ def oauth2_routes(
 
 
 class _Server:
-    def __init__(self, uow_factory: UowFactory, now: Callable[[], float]) -> None:
+    def __init__(self, uow_factory: UowFactory, write: WriteRunner, now: Callable[[], float]):
         self._uow_factory = uow_factory
+        self._write = write
         self._now = now
+
+    def _written(self, use_case: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``use_case(*args, **kwargs, uow_factory=...)`` as one unit of the writer.
+
+        A use case of this server may commit and then refuse (a spent ``jti`` stays spent, a
+        reused code's revocation holds): the unit hands the refusal back as its value, so the
+        writer commits what the use case did, and it is raised here after that commit.
+        """
+
+        def unit(factory: UowFactory) -> tuple[T | None, OAuth2Error | None]:
+            try:
+                return use_case(*args, uow_factory=factory, **kwargs), None
+            except OAuth2Error as exc:
+                return None, exc
+
+        result, refusal = self._write(unit)
+        if refusal is not None:
+            raise refusal
+        return result  # type: ignore[return-value]
 
     async def authorize(self, request: Request) -> Response:
         try:
@@ -96,22 +120,19 @@ class _Server:
         if params.get("response_type") != "code":
             return _redirect(redirect_uri, error="unsupported_response_type", state=state)
         authorization = await run_in_threadpool(
+            self._written,
             oauth2.request_authorization,
             project,
             redirect_uri,
             state,
             now=self._now(),
-            uow_factory=self._uow_factory,
         )
         return _answer(authorization)
 
     async def collect(self, request: Request) -> Response:
         try:
             authorization = await run_in_threadpool(
-                oauth2.collect_code,
-                request.path_params["grant_id"],
-                now=self._now(),
-                uow_factory=self._uow_factory,
+                self._written, oauth2.collect_code, request.path_params["grant_id"], now=self._now()
             )
         except GrantNotFound:
             return _error(InvalidRequest("no such grant"), status=404)
@@ -142,12 +163,10 @@ class _Server:
         if grant_type == "authorization_code":
             code, redirect_uri = _required(form, "code"), _required(form, "redirect_uri")
             client = self._client(request.headers.get("authorization"), now)
-            return oauth2.exchange_code(
-                client, code, redirect_uri, now=now, uow_factory=self._uow_factory
-            )
+            return self._written(oauth2.exchange_code, client, code, redirect_uri, now=now)
         refresh_token = _required(form, "refresh_token")
         client = self._client(request.headers.get("authorization"), now)
-        return oauth2.refresh(client, refresh_token, now=now, uow_factory=self._uow_factory)
+        return self._written(oauth2.refresh, client, refresh_token, now=now)
 
     def _client(self, authorization: str | None, now: float) -> oauth2.Client:
         """The client, authenticated by its request token (D23)."""

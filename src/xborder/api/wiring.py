@@ -54,34 +54,37 @@ def close_clock(clock: Clock) -> None:
         clock.close()
 
 
-def admin_routes(settings: Settings, services: Services) -> list[BaseRoute]:
+def admin_routes(settings: Settings, services: Services, writer: Writer) -> list[BaseRoute]:
     """The admin API mount, or nothing when it is off (D17)."""
     if not settings.admin_enabled:
         return []
     if not settings.admin_token:
         log.warning("admin API enabled without XBORDER_ADMIN_TOKEN: every call will be refused")
-    return [Mount(PREFIX, app=admin_app(admin_services(settings, services)))]
+    return [Mount(PREFIX, app=admin_app(admin_services(settings, services, writer)))]
 
 
-def admin_services(settings: Settings, services: Services) -> AdminServices:
-    """What the admin API and the console run their use cases with."""
+def admin_services(settings: Settings, services: Services, writer: Writer) -> AdminServices:
+    """What the admin API and the console run their use cases with; their writes go through
+    the process's ``writer`` (issue 12)."""
     return AdminServices(
         services.uow_factory,
         services.clock,
         services.rules,
         settings.admin_token,
         clock_controllable=settings.clock == "controllable",
+        write=writer.run_threadsafe,
     )
 
 
 def console_routes(
-    settings: Settings, services: Services, engine: Engine, metrics: Metrics
+    settings: Settings, services: Services, writer: Writer, engine: Engine, metrics: Metrics
 ) -> list[BaseRoute]:
     """The web console, wherever the admin API is (issue 14, D17); its home page shows the
     figures ``/metrics`` serves."""
     if not settings.admin_enabled:
         return []
-    return [console_mount(admin_services(settings, services), engine, metrics.figures)]
+    admin = admin_services(settings, services, writer)
+    return [console_mount(admin, engine, metrics.figures)]
 
 
 def scheduler_for(settings: Settings, services: Services, writer: Writer) -> SchedulerThread | None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from xborder.clock import Clock
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services.errors import ClockNotControllable
 from xborder.services.payments import UowFactory
@@ -12,10 +11,11 @@ from xborder.services.payments import UowFactory
 MAX_STEP = timedelta(days=3650)
 
 
-def advance_clock(
-    delta: timedelta, *, controllable: bool, uow_factory: UowFactory, clock: Clock
-) -> datetime:
-    """Move the shared clock forward by ``delta``; the new time.
+def advance_clock(delta: timedelta, *, controllable: bool, uow_factory: UowFactory) -> None:
+    """Move the shared clock forward by ``delta``.
+
+    The clock shows the new time once the unit of work has committed: read it after (inside
+    a writer's group, the commit comes after the unit).
 
     Raises:
         ClockNotControllable: the deployment uses the wall clock.
@@ -28,4 +28,3 @@ def advance_clock(
     with uow_factory() as uow:
         uow.clock_offset.advance(delta)
         uow.commit()
-    return clock.now()

@@ -34,6 +34,7 @@ from xborder.api.console.web import (
 )
 from xborder.api.metrics import Figures
 from xborder.services import journal
+from xborder.services.payments import UowFactory
 
 
 def console_mount(
@@ -125,8 +126,12 @@ def _use_login_key(admin: AdminServices, keys: ConsoleKeys, key: str) -> bool:
     checked = keys.check_login_key(key)
     if checked is None:
         return False
-    with admin.uow_factory() as uow:
-        fresh = uow.nonces.record(LOGIN_KEY_OWNER, checked.nonce, checked.expires)
+    return admin.written(_record_login_key, checked.nonce, checked.expires)
+
+
+def _record_login_key(nonce: str, expires: int, *, uow_factory: UowFactory) -> bool:
+    with uow_factory() as uow:
+        fresh = uow.nonces.record(LOGIN_KEY_OWNER, nonce, expires)
         uow.commit()
     return fresh
 

@@ -19,8 +19,7 @@ MAX_CLOCK_STEP = 366 * 86_400
 
 
 def _uses(console: Console) -> dict[str, Any]:
-    admin = console.admin
-    return {"uow_factory": admin.uow_factory, "clock": admin.clock, "rules": admin.rules}
+    return {"clock": console.admin.clock, "rules": console.admin.rules}
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -46,9 +45,10 @@ def payment_action(console: Console, request: Request, form: dict[str, str]) -> 
     partner_id, key = request.path_params["partner_id"], request.path_params["payment_id"]
     verb = request.path_params["verb"]
     if verb in _PLAIN:
-        _PLAIN[verb](partner_id, key, **_uses(console))
+        console.admin.written(_PLAIN[verb], partner_id, key, **_uses(console))
     elif verb in _CODED:
-        _CODED[verb](partner_id, key, _required(form, "code"), **_uses(console))
+        code = _required(form, "code")
+        console.admin.written(_CODED[verb], partner_id, key, code, **_uses(console))
     else:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "action")])
     return f"{verb}: done"
@@ -63,7 +63,9 @@ def fund(console: Console, _request: Request, form: dict[str, str]) -> str:
     """Fund a partner's settlement account; queued payments are released in order."""
     partner_id, currency = _required(form, "partner"), _required(form, "currency").upper()
     amount = _required(form, "amount")
-    _sheet, released = accounts.fund_account(partner_id, currency, amount, **_uses(console))
+    _sheet, released = console.admin.written(
+        accounts.fund_account, partner_id, currency, amount, **_uses(console)
+    )
     return f"funded {partner_id} {currency} {amount}; released {len(released)} payment(s)"
 
 
@@ -76,13 +78,12 @@ def advance_clock(console: Console, _request: Request, form: dict[str, str]) -> 
     if not 0 < seconds <= MAX_CLOCK_STEP:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "seconds")])
     admin = console.admin
-    now = timeline.advance_clock(
-        timedelta(seconds=float(seconds)),
-        controllable=admin.clock_controllable,
-        uow_factory=admin.uow_factory,
-        clock=admin.clock,
+    delta = timedelta(seconds=float(seconds))
+    admin.written(timeline.advance_clock, delta, controllable=admin.clock_controllable)
+    now = admin.clock.now()  # after the commit
+    steps = scheduler.run_due_steps(
+        uow_factory=admin.uow_factory, write=admin.write, **_uses(console)
     )
-    steps = scheduler.run_due_steps(**_uses(console))
     return f"clock now {now.isoformat(timespec='seconds')}; {steps} step(s) ran"
 
 
@@ -90,7 +91,7 @@ def set_webhook(console: Console, _request: Request, form: dict[str, str]) -> st
     """Register a partner id's webhook (D18: bound or not)."""
     partner_id, url = _required(form, "partner"), _required(form, "url")
     secret = form.get("secret") or None
-    webhooks.set_webhook(partner_id, url, secret, uow_factory=console.admin.uow_factory)
+    console.admin.written(webhooks.set_webhook, partner_id, url, secret)
     return f"webhook of {partner_id}: {url}" + (" (signed)" if secret else "")
 
 
@@ -99,7 +100,7 @@ def redeliver(console: Console, request: Request, _form: dict[str, str]) -> str:
     raw = request.path_params["event_id"]
     if not raw.isdigit() or len(raw) > 18:
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "event_id")])
-    webhooks.redeliver(int(raw), uow_factory=console.admin.uow_factory)
+    console.admin.written(webhooks.redeliver, int(raw))
     return f"event {raw} queued again"
 
 
