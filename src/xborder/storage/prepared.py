@@ -151,14 +151,25 @@ def _positional(
 class Cursor:
     """Runs prepared statements on one DBAPI connection, in its current transaction."""
 
-    def __init__(self, dbapi_connection: Any, dialect: Dialect) -> None:
+    def __init__(
+        self,
+        dbapi_connection: Any,
+        dialect: Dialect,
+        pending: list[str] | None = None,
+        send_pending: Callable[[], None] | None = None,
+    ) -> None:
         self._connection = dbapi_connection
         self._dialect = dialect
+        # statements the transaction holds back until a statement of work (its savepoints)
+        self._pending: list[str] = pending if pending is not None else []
+        self._send_pending = send_pending
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
         self.memo: dict[str, Any] = {}  # reads that hold for the rest of the transaction
 
     def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the DBAPI cursor (``rowcount``, ``fetchone``)."""
+        if self._pending and self._send_pending is not None:
+            self._send_pending()
         compiled = prepared.compiled(self._dialect)
         parameters = compiled.parameters(values)
         cursor = self._connection.cursor()
@@ -172,6 +183,8 @@ class Cursor:
         return cursor
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        if self._pending and self._send_pending is not None:
+            self._send_pending()
         compiled = prepared.compiled(self._dialect)
         parameters = [compiled.parameters(values) for values in rows]
         cursor = self._connection.cursor()

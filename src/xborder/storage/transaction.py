@@ -36,6 +36,10 @@ class Transaction:
         self._driver: Any = held if held is not None else engine.raw_connection()
         self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
         self._depth = 0  # savepoints open now; each is named after its depth
+        self._points: list[str] = []  # per depth, the savepoint that marks its point
+        self._pending: list[str] = []  # savepoint statements not sent yet
+        self._untouched = False  # nothing done since the innermost savepoint was opened
+        self._batches = engine.dialect.name == "postgresql"
         try:
             begin_on_driver(self._driver.dbapi_connection, engine.dialect.name, readonly=readonly)
         except BaseException:
@@ -44,7 +48,7 @@ class Transaction:
             raise
         self._open = True
         driver: Any = self._driver.dbapi_connection
-        self.cursor = Cursor(driver, engine.dialect)
+        self.cursor = Cursor(driver, engine.dialect, self._pending, self._send_pending)
         self._statements = driver.cursor()  # for the savepoints
         self.readonly = readonly
 
@@ -57,6 +61,7 @@ class Transaction:
             self._connection = Connection(self._engine, connection=self._driver)
             if self._readonly:
                 self._connection.execution_options(**{READONLY: True})
+        self._send_pending()  # a cold repository asks for it for each statement it runs
         return self._connection
 
     def savepoint(self) -> str:
@@ -64,29 +69,68 @@ class Transaction:
 
         Savepoints nest (a unit of work inside a writer's unit): each is ended, innermost
         first, before the one that holds it. So one is named after its depth, and a group of
-        a thousand units uses the same two or three statements, which the driver keeps
-        prepared, rather than a new one to parse per savepoint.
+        a thousand units uses the same few statements, which the driver keeps prepared,
+        rather than a new one to parse per savepoint.
+
+        The statement is not sent now but just before the next statement of work (see
+        :meth:`_send_pending`): a savepoint opened where the one holding it was opened, with
+        nothing done in between, marks the same point and is not opened at all; one ended
+        with nothing done inside it costs nothing.
         """
         self._depth += 1
         name = f"xb{self._depth}"
-        self._statements.execute(f"SAVEPOINT {name}")
+        if self._untouched and self._points:  # the same point as the one that holds it
+            self._points.append(self._points[-1])
+            return name
+        self._points.append(name)
+        self._pending.append(f"SAVEPOINT {name}")
+        self._untouched = True
         return name
 
     def release(self, name: str) -> None:
         """Keep what was done since the savepoint (it becomes part of the transaction)."""
-        self._end(name)
-        self._statements.execute(f"RELEASE SAVEPOINT {name}")
+        point = self._end(name)
+        if point != name:  # it shared the point of the one that holds it: nothing to end
+            return
+        self._untouched = False
+        if self._pending and self._pending[-1] == f"SAVEPOINT {name}":
+            self._pending.pop()  # nothing was done inside it: it need never be opened
+        else:
+            self._pending.append(f"RELEASE SAVEPOINT {name}")
 
     def rollback_to(self, name: str) -> None:
         """Undo what was done since the savepoint, and forget it."""
-        self._end(name)
-        self._statements.execute(f"ROLLBACK TO SAVEPOINT {name}")
-        self._statements.execute(f"RELEASE SAVEPOINT {name}")
+        point = self._end(name)
+        self._untouched = False
+        if self._pending and self._pending[-1] == f"SAVEPOINT {point}":
+            if point == name:
+                self._pending.pop()  # nothing was done since: nothing to undo
+            return
+        self._send_pending()
+        self._statements.execute(f"ROLLBACK TO SAVEPOINT {point}")
+        if point == name:  # a shared point stays open for the savepoint that holds it
+            self._statements.execute(f"RELEASE SAVEPOINT {name}")
 
-    def _end(self, name: str) -> None:
+    def _end(self, name: str) -> str:
+        """Close the innermost savepoint, ``name``; the savepoint that marks its point."""
         if name != f"xb{self._depth}":
             raise RuntimeError(f"savepoint {name} ended out of order (depth {self._depth})")
         self._depth -= 1
+        return self._points.pop()
+
+    def _send_pending(self) -> None:
+        """Send the savepoint statements held back, before a statement of work. PostgreSQL
+        takes them in one round trip (several statements without parameters in one call);
+        SQLite's driver runs one statement a call, in process."""
+        pending, self._untouched = self._pending, False
+        if not pending:
+            return
+        if self._batches:
+            self._statements.execute("; ".join(pending))
+        else:
+            for statement in pending:
+                self._statements.execute(statement)
+        pending.clear()
 
     def commit(self) -> None:
         self._finish(commit=True)
@@ -98,6 +142,7 @@ class Transaction:
         if not self._open or self._driver is None:
             return
         self._open = False
+        self._pending.clear()  # the end of the transaction ends every savepoint in it
         connection = self._connection
         if connection is not None and connection.in_transaction():  # SQLAlchemy joined
             if commit:
