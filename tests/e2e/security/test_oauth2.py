@@ -212,6 +212,19 @@ def test_a_request_token_is_accepted_once_at_the_token_endpoint(flow: Flow) -> N
     assert oauth_error(replay) == (401, "invalid_client")
 
 
+def test_a_refused_token_request_still_spends_its_request_token(flow: Flow) -> None:
+    # D23, issue 12: the refusal is committed with the jti in the writer's group, not rolled
+    # back with the unit that raised it
+    authorization = bearer(flow.eu, EU_KEY, now=int(time.time()))
+    headers = FORM | {"Authorization": authorization}
+    form = {"grant_type": "authorization_code", "code": "no-such-code", "redirect_uri": CALLBACK}
+    refused = flow.http.post("/oauth2/token", data=form, headers=headers)
+    assert oauth_error(refused) == (400, "invalid_grant")
+    form["code"] = flow.code()
+    replay = flow.http.post("/oauth2/token", data=form, headers=headers)
+    assert oauth_error(replay) == (401, "invalid_client")
+
+
 def test_a_global_projects_request_token_is_invalid_client(flow: Flow) -> None:
     response = flow.exchange(flow.code(), consumer_key=SANDBOX_KEY)  # its own key, a global one
     assert oauth_error(response) == (401, "invalid_client")
