@@ -138,6 +138,20 @@ def test_values_are_escaped(console: TestClient) -> None:
     assert "<script>alert(1)" not in shown.text
 
 
+def test_other_digits_and_letters_are_refused_not_failed(console: TestClient) -> None:
+    # "¹" and "²" pass str.isdigit but not int(); compare_digest refuses non-ASCII str
+    assert console.get("/console/requests", params={"status": "²"}).status_code == 200
+    page = console.get("/console/webhooks")
+    token = csrf(page.text)
+    url = "/console/events/%C2%B9/redeliver"
+    redeliver = console.post(url, data={"csrf": token}, follow_redirects=False)
+    assert redeliver.status_code == 303 and "failed=1" in redeliver.headers["location"]
+    forged = console.post("/console/events/1/redeliver", data={"csrf": "é" * 64})
+    assert forged.status_code == 403
+    with console.stream("GET", "/console/stream", params={"after": "²"}) as stream:
+        assert stream.status_code == 200
+
+
 def test_fund_clock_and_webhook_forms(console: TestClient, engine: Engine) -> None:
     bind(engine, "MTF_X", "mtf")
     token = csrf(console.get("/console/balances").text)

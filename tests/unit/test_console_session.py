@@ -36,6 +36,18 @@ def test_sessions_and_csrf_tokens() -> None:
     assert not keys.check_csrf(keys.session(NOW + 5), keys.csrf(session))
 
 
+def test_credentials_with_other_digits_or_letters_are_refused_not_failed() -> None:
+    # "²" passes str.isdigit but not int(); compare_digest refuses non-ASCII str
+    keys = ConsoleKeys("token-a")
+    session = keys.session(NOW)
+    expires, _, mac = session.partition(".")
+    for forged in (f"²{expires}.{mac}", f"{expires}.é{mac}", "².x"):
+        assert not keys.check_session(forged, NOW)
+    assert keys.check_login_key(f"².nonce.{mac}", NOW) is None
+    assert keys.check_login_key(f"{expires}.nonce.é", NOW) is None
+    assert not keys.check_csrf(session, "é" * 64)
+
+
 def test_a_development_deployment_keeps_its_token_in_the_data_directory(tmp_path: Path) -> None:
     settings = with_console_token(Settings(data_dir=tmp_path))
     token_file = tmp_path / "admin-token"

@@ -77,6 +77,11 @@ def _first(value: str | None) -> str | None:
 
 def _with_port(host: str | None, headers: Mapping[str, str], scheme: str) -> str | None:
     port = _first(headers.get("x-forwarded-port"))
-    if host is None or port is None or not port.isdigit() or host.rsplit("]", 1)[-1].count(":"):
+    if (
+        host is None
+        or port is None
+        or not (port.isascii() and port.isdigit())
+        or host.rsplit("]", 1)[-1].count(":")
+    ):
         return host
     return host if _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from xborder.api.admin_requests import is_count
 from xborder.api.admin_views import delivery_view
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import webhooks
@@ -70,7 +71,7 @@ def redeliver(s: AdminServices, p: dict[str, str], _b: Any, _q: dict[str, str]) 
     """``POST /events/{event_id}/redeliver``."""
     raw = p["event_id"]
     try:
-        if not raw.isdigit() or len(raw) > 18:
+        if not is_count(raw):
             raise EventNotRedeliverable(raw)
         s.written(webhooks.redeliver, int(raw))
     except EventNotRedeliverable as exc:

@@ -217,7 +217,7 @@ def _server_host(scope: Scope) -> str:
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise problems.BodyTooLarge()
     chunks: list[bytes] = []
     size = 0

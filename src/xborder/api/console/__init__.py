@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from xborder.api.admin import AdminServices
+from xborder.api.admin_requests import is_count
 from xborder.api.admin_stream import events
 from xborder.api.console import actions, views
 from xborder.api.console.session import COOKIE, LOGIN_KEY_OWNER, ConsoleKeys
@@ -142,7 +143,7 @@ def _stream_endpoint(console: Console) -> Endpoint:
             return Response("log in first", status_code=401)
         start = await run_in_threadpool(journal.latest_ids, uow_factory=console.admin.uow_factory)
         after = request.query_params.get("after", "")
-        if after.isdigit() and len(after) < 18:  # the requests page: from what it showed
+        if is_count(after):  # the requests page: from what it showed
             start = (int(after), start[1], start[2])
         return StreamingResponse(
             events(console.admin, start, None),

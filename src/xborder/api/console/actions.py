@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from xborder.api.admin_requests import is_count
 from xborder.api.console.web import ROOT, Console
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import accounts, operator, scheduler, timeline, webhooks
@@ -98,7 +99,7 @@ def set_webhook(console: Console, _request: Request, form: dict[str, str]) -> st
 def redeliver(console: Console, request: Request, _form: dict[str, str]) -> str:
     """Send a finished status-change event again."""
     raw = request.path_params["event_id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_count(raw):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "event_id")])
     console.admin.written(webhooks.redeliver, int(raw))
     return f"event {raw} queued again"

@@ -53,9 +53,9 @@ class ConsoleKeys:
         """The key's nonce and expiry when its MAC holds and it has not expired."""
         expires, _, rest = key.partition(".")
         nonce, _, mac = rest.rpartition(".")
-        if not expires.isdigit() or not nonce or not mac:
+        if not _ascii_digits(expires) or not nonce or not mac:
             return None
-        if not hmac.compare_digest(mac, self._mac("login", f"{expires}.{nonce}")):
+        if not _same(mac, self._mac("login", f"{expires}.{nonce}")):
             return None
         if int(expires) <= (now if now is not None else time.time()):
             return None
@@ -71,7 +71,7 @@ class ConsoleKeys:
         if not value:
             return False
         expires, _, mac = value.partition(".")
-        if not expires.isdigit() or not hmac.compare_digest(mac, self._mac("session", expires)):
+        if not _ascii_digits(expires) or not _same(mac, self._mac("session", expires)):
             return False
         return int(expires) > (now if now is not None else time.time())
 
@@ -80,4 +80,16 @@ class ConsoleKeys:
         return self._mac("csrf", session)
 
     def check_csrf(self, session: str, token: str) -> bool:
-        return hmac.compare_digest(token, self.csrf(session))
+        return _same(token, self.csrf(session))
+
+
+def _ascii_digits(text: str) -> bool:
+    """``str.isdigit`` alone also takes "²", which ``int`` refuses; a cookie or a link can
+    hold anything."""
+    return text.isascii() and text.isdigit()
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of text a client sent (``compare_digest`` refuses ``str``
+    with non-ASCII characters: compare their UTF-8 bytes)."""
+    return hmac.compare_digest(given.encode(), expected.encode())

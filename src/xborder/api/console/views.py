@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from xborder.api.admin_requests import entry_view
+from xborder.api.admin_requests import entry_view, is_count
 from xborder.api.admin_views import delivery_view, event_view
 from xborder.api.balance import sheet_view
 from xborder.api.console.web import Console
@@ -98,7 +98,7 @@ def requests_page(console: Console, request: Request) -> tuple[str, dict[str, An
     where = JournalFilter(
         partner_id=q.get("partner") or None,
         payment=(q["payment"],) if q.get("payment") else (),
-        status=int(status) if status.isdigit() and len(status) <= 3 else None,
+        status=int(status) if is_count(status) and len(status) <= 3 else None,
     )
     before = q.get("before", "")
     uow_factory = console.admin.uow_factory

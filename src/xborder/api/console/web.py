@@ -5,7 +5,6 @@ per-response CSP nonce."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -123,7 +122,7 @@ def action(
         if session is None or console.keys is None:
             return RedirectResponse(f"{ROOT}/login", status_code=303)
         form = await read_form(request)
-        if not hmac.compare_digest(form.get("csrf", ""), console.keys.csrf(session)):
+        if not console.keys.check_csrf(session, form.get("csrf", "")):
             return HTMLResponse("CSRF token missing or wrong", status_code=403)
         try:
             notice, failed = await run_in_threadpool(handler, console, request, form), False
