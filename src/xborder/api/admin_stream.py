@@ -3,8 +3,10 @@ deliveries (issue 14).
 
 The stream reads the database (the journal, the outbox, the delivery attempts) about once a
 second, so it sees what every server process recorded, and starts at what is newest when it
-opens. Each event is ``event: request|status|delivery`` with a JSON ``data`` line (the
-admin API's views); a comment line keeps idle connections open. ``?max_seconds=N`` ends the
+opens. A row whose id was taken before a newer row's but committed after it (two processes on
+PostgreSQL) is still sent, late: each feed is a :class:`~xborder.services.following.Follower`.
+Each event is ``event: request|status|delivery`` with a JSON ``data`` line (the admin API's
+views); a comment line keeps idle connections open. ``?max_seconds=N`` ends the
 stream after N seconds (for scripts and tests).
 """
 
@@ -24,6 +26,8 @@ from xborder.api.admin_requests import entry_view
 from xborder.api.admin_views import delivery_view, event_view
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import journal
+from xborder.services.following import Follower
+from xborder.storage.journal import SEGMENT_SPAN
 
 if TYPE_CHECKING:
     from xborder.api.admin import AdminServices
@@ -61,11 +65,12 @@ async def events(
     services: AdminServices, cursor: Cursor, limit: float | None
 ) -> AsyncIterator[str]:
     """The stream's text, from ``cursor`` on, until ``limit`` seconds passed (if given)."""
+    feeds = Feeds(cursor)
     ends = None if limit is None else time.monotonic() + limit
     quiet_since = time.monotonic()
     yield ": xborder live stream\n\n"
     while ends is None or time.monotonic() < ends:
-        cursor, chunks = await run_in_threadpool(_news, services, cursor)
+        chunks = await run_in_threadpool(news, services, feeds)
         if chunks:
             quiet_since = time.monotonic()
             yield "".join(chunks)
@@ -75,21 +80,32 @@ async def events(
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _news(services: AdminServices, cursor: Cursor) -> tuple[Cursor, list[str]]:
-    last_entry, last_event, last_delivery = cursor
+class Feeds:
+    """Where a stream stands in each of its three feeds."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        last_entry, last_event, last_delivery = cursor
+        self.entries = Follower(last_entry, key=lambda entry_id: entry_id // SEGMENT_SPAN)
+        self.events = Follower(last_event)
+        self.deliveries = Follower(last_delivery)
+
+
+def news(services: AdminServices, feeds: Feeds) -> list[str]:
+    """What was committed since the last poll, in each feed: late rows first."""
     with services.uow_factory(readonly=True) as uow:
-        entries = uow.journal.entries_after(last_entry, BATCH)
-        changes = uow.events.since(None, None, last_event, BATCH)
-        deliveries = uow.journal.deliveries_after(last_delivery, BATCH)
+        entries = uow.journal.entries_of_segments(feeds.entries.gaps()[:BATCH])
+        entries += uow.journal.entries_after(feeds.entries.last, BATCH)
+        changes = uow.events.among(feeds.events.gaps()[:BATCH])
+        changes += uow.events.since(None, None, feeds.events.last, BATCH)
+        deliveries = uow.journal.deliveries_among(feeds.deliveries.gaps()[:BATCH])
+        deliveries += uow.journal.deliveries_after(feeds.deliveries.last, BATCH)
+    feeds.entries.saw(e.id for e in entries)
+    feeds.events.saw(e.id for e in changes)
+    feeds.deliveries.saw(d.id for d in deliveries)
     chunks = [_sse("request", e.id, entry_view(e)) for e in entries]
     chunks += [_sse("status", e.id, event_view(e)) for e in changes]
     chunks += [_sse("delivery", d.id, delivery_view(d)) for d in deliveries]
-    cursor = (
-        entries[-1].id if entries else last_entry,
-        changes[-1].id if changes else last_event,
-        deliveries[-1].id if deliveries else last_delivery,
-    )
-    return cursor, chunks
+    return chunks
 
 
 def _sse(kind: str, ident: int, document: dict[str, Any]) -> str:

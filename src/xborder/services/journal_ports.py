@@ -119,3 +119,11 @@ class RequestJournal(Protocol):
     def deliveries_after(self, after: int, limit: int) -> list[DeliveryRecord]:
         """Webhook delivery attempts with an id above ``after``, oldest first."""
         ...
+
+    def entries_of_segments(self, segments: Sequence[int]) -> list[JournalEntry]:
+        """The entries kept of these segments (an entry's id // 1000), oldest first."""
+        ...
+
+    def deliveries_among(self, ids: Sequence[int]) -> list[DeliveryRecord]:
+        """The delivery attempts with these ids, oldest first."""
+        ...

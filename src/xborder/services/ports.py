@@ -7,7 +7,7 @@ Every method runs inside the unit's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -122,6 +122,10 @@ class EventLog(Protocol):
         self, partner_id: str | None, payment_id: str | None, after: int, limit: int
     ) -> list[StatusEvent]:
         """Events with an id above ``after``, oldest first."""
+        ...
+
+    def among(self, ids: Sequence[int]) -> list[StatusEvent]:
+        """The events with these ids, oldest first."""
         ...
 
 

@@ -197,3 +197,19 @@ class SqlAlchemyRequestJournal:
     def deliveries_after(self, after: int, limit: int) -> list[DeliveryRecord]:
         query = DELIVERIES.where(webhook_deliveries.c.id > after).limit(limit)
         return [DeliveryRecord(**row) for row in self._connection().execute(query).mappings()]
+
+    def entries_of_segments(self, segments: Sequence[int]) -> list[JournalEntry]:
+        if not segments:
+            return []
+        query = _SEGMENT.where(_S.id.in_(segments)).order_by(_S.id)
+        return [
+            entry_of(row, entry_id)
+            for segment in self._connection().execute(query)
+            for entry_id, row in _numbered(segment)
+        ]
+
+    def deliveries_among(self, ids: Sequence[int]) -> list[DeliveryRecord]:
+        if not ids:
+            return []
+        query = DELIVERIES.where(webhook_deliveries.c.id.in_(ids))
+        return [DeliveryRecord(**row) for row in self._connection().execute(query).mappings()]

@@ -5,7 +5,7 @@ due candidates, the scheduler lease, the outbox as a list, and the controllable 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -119,6 +119,12 @@ class SqlAlchemyEventLog:
             query = query.where(outbox.c.partner_id == partner_id)
         if payment_id is not None:
             query = query.where(outbox.c.payment_id == payment_id)
+        return [StatusEvent(**row) for row in self._connection().execute(query).mappings()]
+
+    def among(self, ids: Sequence[int]) -> list[StatusEvent]:
+        if not ids:
+            return []
+        query = sa.select(*EVENT_COLUMNS).where(outbox.c.id.in_(ids)).order_by(outbox.c.id)
         return [StatusEvent(**row) for row in self._connection().execute(query).mappings()]
 
 
