@@ -157,6 +157,7 @@ class Transaction:
     def close(self) -> None:
         """Roll back whatever was not committed and return the connection to the pool."""
         try:
+            self.cursor.close()
             self.rollback()
         finally:
             owner = self._connection if self._connection is not None else self._driver
