@@ -17,12 +17,21 @@ from tests.integration.test_journal_storage import entry, record_of
 from tests.integration.test_repository import make_payment
 from xborder.api.admin import AdminServices
 from xborder.api.admin_stream import Feeds, news
+from xborder.domain.model import Payment
 from xborder.services.journal import latest_ids
 from xborder.storage.journal import SEGMENT_SPAN, pack
 from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+def _stored_payment(uow_factory: SqlAlchemyUowFactory) -> Payment:
+    payment = make_payment()  # the outbox's rows need one
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    return payment
 
 
 def _segment(engine: Engine, segment_id: int, payment: str) -> None:
@@ -74,10 +83,7 @@ def _kinds(chunks: list[str]) -> list[str]:
 def test_a_row_committed_after_a_newer_one_is_still_sent(engine: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(engine)
     services = AdminServices(uow_factory, None, None, None, False, None)  # type: ignore[arg-type]
-    payment = make_payment()
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = _stored_payment(uow_factory)
     _segment(engine, 10, "p-10")
     _event(engine, 100, payment.id)
     _delivery(engine, 50, 100)
@@ -104,10 +110,7 @@ def test_a_row_committed_after_a_newer_one_is_still_sent(engine: Engine) -> None
 
 def test_rows_are_read_by_id(engine: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(engine)
-    payment = make_payment()
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = _stored_payment(uow_factory)
     for event_id in (7, 8, 9):
         _event(engine, event_id, payment.id)
     _delivery(engine, 3, 8)
