@@ -56,7 +56,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            request = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (a SIGKILL): nothing came
+                self.close_connection = True
+                return
+            request = Received(self.path, dict(self.headers.items()), body)
             status, delay = receiver.next_answer(request)
             time.sleep(delay)
             with contextlib.suppress(OSError):  # the sender may have given up (timeout)
