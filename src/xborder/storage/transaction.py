@@ -35,8 +35,9 @@ class Transaction:
         self._held = held is not None
         self._driver: Any = held if held is not None else engine.raw_connection()
         self._connection: Connection | None = None  # SQLAlchemy's, over it, when needed
-        self._depth = 0  # savepoints open now; each is named after its depth
-        self._points: list[str] = []  # per depth, the savepoint that marks its point
+        # per savepoint open now, innermost last: the savepoint that marks its point (each is
+        # named after its depth, the length of this list when it opened)
+        self._points: list[str] = []
         self._pending: list[str] = []  # savepoint statements not sent yet
         self._untouched = False  # nothing done since the innermost savepoint was opened
         self._batches = engine.dialect.name == "postgresql"
@@ -77,8 +78,7 @@ class Transaction:
         nothing done in between, marks the same point and is not opened at all; one ended
         with nothing done inside it costs nothing.
         """
-        self._depth += 1
-        name = f"xb{self._depth}"
+        name = f"xb{len(self._points) + 1}"
         if self._untouched and self._points:  # the same point as the one that holds it
             self._points.append(self._points[-1])
             return name
@@ -113,9 +113,9 @@ class Transaction:
 
     def _end(self, name: str) -> str:
         """Close the innermost savepoint, ``name``; the savepoint that marks its point."""
-        if name != f"xb{self._depth}":
-            raise RuntimeError(f"savepoint {name} ended out of order (depth {self._depth})")
-        self._depth -= 1
+        depth = len(self._points)
+        if name != f"xb{depth}":
+            raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
         return self._points.pop()
 
     def _send_pending(self) -> None:
