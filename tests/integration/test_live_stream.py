@@ -19,7 +19,8 @@ from xborder.api.admin import AdminServices
 from xborder.api.admin_stream import Feeds, news
 from xborder.domain.model import Payment
 from xborder.services.journal import latest_ids
-from xborder.storage.journal import SEGMENT_SPAN, pack
+from xborder.services.journal_ports import SEGMENT_SPAN
+from xborder.storage.journal import pack
 from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 

@@ -27,7 +27,7 @@ from xborder.api.admin_views import delivery_view, event_view
 from xborder.domain.errors import FieldProblem, ProblemKind, ValidationFailed
 from xborder.services import journal
 from xborder.services.following import Follower
-from xborder.storage.journal import SEGMENT_SPAN
+from xborder.services.journal_ports import segment_of
 
 if TYPE_CHECKING:
     from xborder.api.admin import AdminServices
@@ -85,7 +85,7 @@ class Feeds:
 
     def __init__(self, cursor: Cursor) -> None:
         last_entry, last_event, last_delivery = cursor
-        self.entries = Follower(last_entry, key=lambda entry_id: entry_id // SEGMENT_SPAN)
+        self.entries = Follower(last_entry, key=segment_of)
         self.events = Follower(last_event)
         self.deliveries = Follower(last_delivery)
 

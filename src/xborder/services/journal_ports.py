@@ -67,6 +67,15 @@ def entry_of(record: Sequence[Any], entry_id: int = 0) -> JournalEntry:
     )
 
 
+SEGMENT_SPAN = 1000
+"""Entry ids one segment owns: an entry's id is its segment's number × this + its place."""
+
+
+def segment_of(entry_id: int) -> int:
+    """The number of the segment that holds entry ``entry_id``."""
+    return entry_id // SEGMENT_SPAN
+
+
 @dataclass(frozen=True, slots=True)
 class JournalSegment:
     """A batch of entries packed for storage, off the request path (by the storage's own
@@ -121,7 +130,7 @@ class RequestJournal(Protocol):
         ...
 
     def entries_of_segments(self, segments: Sequence[int]) -> list[JournalEntry]:
-        """The entries kept of these segments (an entry's id // 1000), oldest first."""
+        """The entries kept of these segments (see :func:`segment_of`), oldest first."""
         ...
 
     def deliveries_among(self, ids: Sequence[int]) -> list[DeliveryRecord]:

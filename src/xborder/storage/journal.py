@@ -22,18 +22,17 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from xborder.services.journal_ports import (
+    SEGMENT_SPAN,
     JournalEntry,
     JournalFilter,
     JournalRecord,
     JournalSegment,
     entry_of,
+    segment_of,
 )
 from xborder.services.ports import DeliveryRecord
 from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.webhooks import DELIVERIES
-
-SEGMENT_SPAN = 1000
-"""Entry ids one segment owns; a write of more entries makes several segments."""
 
 _AT, _PARTNER, _PAYMENT, _STATUS = (
     JournalEntry._fields.index(name) for name in ("at", "partner_id", "payment_id", "status")
@@ -145,7 +144,7 @@ class SqlAlchemyRequestJournal:
     def page(self, where: JournalFilter, limit: int, before: int | None) -> list[JournalEntry]:
         query = _SEGMENT.order_by(_S.id.desc())
         if before is not None:
-            query = query.where(_S.id <= (before - 1) // SEGMENT_SPAN)
+            query = query.where(_S.id <= segment_of(before - 1))
         if where.since is not None:
             query = query.where(_S.newest_at >= where.since)
         matches = _matches(where)
@@ -164,7 +163,7 @@ class SqlAlchemyRequestJournal:
     def get(self, entry_id: int) -> JournalEntry | None:
         if entry_id < 0:
             return None
-        query = _SEGMENT.where(_S.id == entry_id // SEGMENT_SPAN)
+        query = _SEGMENT.where(_S.id == segment_of(entry_id))
         segment = self._connection().execute(query).first()
         if segment is None:
             return None
@@ -184,7 +183,7 @@ class SqlAlchemyRequestJournal:
         return (row[0] or 0, row[1] or 0, row[2] or 0)
 
     def entries_after(self, after: int, limit: int) -> list[JournalEntry]:
-        query = _SEGMENT.where(_S.id >= max(after, 0) // SEGMENT_SPAN).order_by(_S.id)
+        query = _SEGMENT.where(_S.id >= segment_of(max(after, 0))).order_by(_S.id)
         found: list[JournalEntry] = []
         for segment in self._connection().execute(query):
             for entry_id, row in _numbered(segment):
