@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.integration.test_journal_storage import entry, record_of
-from tests.integration.test_repository import make_payment
+from tests.integration.test_repository import make_payment, stored
 from xborder.api.admin import AdminServices
 from xborder.api.admin_stream import Feeds, news
-from xborder.domain.model import Payment
 from xborder.services.journal import latest_ids
 from xborder.services.journal_ports import SEGMENT_SPAN
 from xborder.storage.journal import pack
@@ -25,14 +24,6 @@ from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
 AT = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-
-
-def _stored_payment(uow_factory: SqlAlchemyUowFactory) -> Payment:
-    payment = make_payment()  # the outbox's rows need one
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
-    return payment
 
 
 def _segment(engine: Engine, segment_id: int, payment: str) -> None:
@@ -84,7 +75,7 @@ def _kinds(chunks: list[str]) -> list[str]:
 def test_a_row_committed_after_a_newer_one_is_still_sent(engine: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(engine)
     services = AdminServices(uow_factory, None, None, None, False, None)  # type: ignore[arg-type]
-    payment = _stored_payment(uow_factory)
+    payment = stored(uow_factory, make_payment())  # the outbox's rows need one
     _segment(engine, 10, "p-10")
     _event(engine, 100, payment.id)
     _delivery(engine, 50, 100)
@@ -111,7 +102,7 @@ def test_a_row_committed_after_a_newer_one_is_still_sent(engine: Engine) -> None
 
 def test_rows_are_read_by_id(engine: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(engine)
-    payment = _stored_payment(uow_factory)
+    payment = stored(uow_factory, make_payment())  # the outbox's rows need one
     for event_id in (7, 8, 9):
         _event(engine, event_id, payment.id)
     _delivery(engine, 3, 8)

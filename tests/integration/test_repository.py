@@ -55,6 +55,14 @@ def make_payment(reference: str = "REF-1", **changes: object) -> Payment:
     return Payment(**values)  # type: ignore[arg-type]
 
 
+def stored(uow_factory: SqlAlchemyUowFactory, payment: Payment) -> Payment:
+    """``payment``, added and committed."""
+    with uow_factory() as uow:
+        uow.payments.add(payment)
+        uow.commit()
+    return payment
+
+
 def test_round_trip_keeps_every_field(db: Engine) -> None:
     payment = make_payment(rejection=Rejection("130118", "DECLINE", "Too much", "src"))
     uow_factory = SqlAlchemyUowFactory(db)
@@ -88,11 +96,8 @@ def test_round_trip_keeps_every_field(db: Engine) -> None:
 def test_the_request_document_is_parsed_only_when_read(db: Engine) -> None:
     """Issue 12: a cancel never reads the stored request document, so loading a payment
     does not parse it; read, it is the document that was stored."""
-    payment = make_payment("LAZY-1")
     uow_factory = SqlAlchemyUowFactory(db)
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = stored(uow_factory, make_payment("LAZY-1"))
     with uow_factory() as uow:
         loaded = uow.payments.get("PARTNER", payment.id)
         assert loaded is not None
@@ -118,10 +123,7 @@ def test_duplicate_reference_is_refused(db: Engine) -> None:
 
 def test_stale_save_is_refused_and_nothing_is_written(db: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
-    payment = make_payment()
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = stored(uow_factory, make_payment())
     with uow_factory() as first:
         mine = first.payments.get("PARTNER", payment.id)
         assert mine is not None
@@ -139,10 +141,7 @@ def test_stale_save_is_refused_and_nothing_is_written(db: Engine) -> None:
 
 def test_rollback_leaves_no_trace(db: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
-    payment = make_payment()
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = stored(uow_factory, make_payment())
     with uow_factory() as uow:
         loaded = uow.payments.get("PARTNER", payment.id)
         assert loaded is not None
@@ -172,10 +171,7 @@ def test_migrations_match_table_definitions(db: Engine) -> None:
 @pytest.mark.parametrize("racers", [16])
 def test_concurrent_cancels_have_one_winner(db: Engine, racers: int) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
-    payment = make_payment()
-    with uow_factory() as uow:
-        uow.payments.add(payment)
-        uow.commit()
+    payment = stored(uow_factory, make_payment())
     barrier = threading.Barrier(racers)
     outcomes: list[str] = []
     rules = PaymentRules()
