@@ -9,6 +9,8 @@ driver cursor (:mod:`xborder.storage.prepared`).
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 import weakref
 from collections.abc import Iterator, Mapping
@@ -262,9 +264,36 @@ def _quote(text: str | None) -> Quote | None:
     return Quote(fx_rate=Decimal(data["fx_rate"]), **monies)
 
 
+def event_ref() -> str:
+    """A new event's ``eventRef``: a UUID version 7 (RFC 9562), the milliseconds of the Unix
+    time it was made at first, then 74 random bits.
+
+    The outbox's unique index on ``event_ref`` then grows at its end, as its primary key
+    does, instead of taking each new ref at a random place (a random UUID touches a random
+    leaf page of an index that grows with every status change ever made): an outbox insert
+    cost SQLite about a third less, measured (docs/performance.md). Partners only compare
+    refs for equality (they de-duplicate on ``eventRef``, D14); 74 random bits per
+    millisecond keep them unique.
+    """
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 for rand_a, 62 for rand_b
+    value = (
+        (millis & _MILLIS) << 80
+        | 0x7 << 76  # version 7
+        | (rand >> 62 & 0xFFF) << 64  # rand_a
+        | 0b10 << 62  # the RFC 9562 variant
+        | rand & _RAND_B
+    )
+    return str(uuid.UUID(int=value))
+
+
+_MILLIS = (1 << 48) - 1
+_RAND_B = (1 << 62) - 1
+
+
 def _event_row(event: StatusChanged) -> dict[str, Any]:
     return {
-        "event_ref": str(uuid.uuid4()),
+        "event_ref": event_ref(),
         "payment_id": event.payment_id,
         "partner_id": event.partner_id,
         "transaction_reference": event.transaction_reference,
