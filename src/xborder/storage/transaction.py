@@ -52,6 +52,9 @@ class Transaction:
         self.cursor = Cursor(driver, engine.dialect, self._pending, self._send_pending)
         self._statements = driver.cursor()  # for the savepoints
         self.readonly = readonly
+        # the unit of work's repositories over this transaction, built by the first unit
+        # (xborder.storage.unit_of_work); opaque here
+        self.repositories: object | None = None
 
     def connection(self) -> Connection:
         """SQLAlchemy's Connection over this transaction's driver connection, made on first

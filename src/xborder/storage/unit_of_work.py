@@ -74,19 +74,23 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         return self
 
     def _bind(self, transaction: Transaction) -> None:
-        cursor, connection = transaction.cursor, transaction.connection
-        self.payments = SqlAlchemyPaymentRepository(cursor)
-        self.projects = SqlAlchemyProjectRepository(connection, cursor)
-        self.partners = SqlAlchemyPartnerRepository(connection, cursor)
-        self.nonces = SqlAlchemyNonceRepository(connection, cursor)
-        self.accounts = SqlAlchemyAccountRepository(connection, cursor)
-        self.registry = SqlAlchemyRegistryStamp(transaction)
-        self.schedule = SqlAlchemySchedule(connection)
-        self.events = SqlAlchemyEventLog(connection)
-        self.clock_offset = SqlAlchemyClockOffset(connection)
-        self.webhooks = SqlAlchemyWebhookStore(connection)
-        self.oauth2 = SqlAlchemyOAuth2Store(connection)
-        self.journal = SqlAlchemyRequestJournal(connection)
+        # built once per transaction: a writer group's units share them (they hold no state
+        # of a unit's own), so a unit costs attribute copies, not a dozen constructions
+        found = transaction.repositories
+        repositories = found if isinstance(found, _Repositories) else _Repositories(transaction)
+        transaction.repositories = repositories
+        self.payments = repositories.payments
+        self.projects = repositories.projects
+        self.partners = repositories.partners
+        self.nonces = repositories.nonces
+        self.accounts = repositories.accounts
+        self.registry = repositories.registry
+        self.schedule = repositories.schedule
+        self.events = repositories.events
+        self.clock_offset = repositories.clock_offset
+        self.webhooks = repositories.webhooks
+        self.oauth2 = repositories.oauth2
+        self.journal = repositories.journal
 
     def __exit__(
         self,
@@ -122,6 +126,31 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._within.rollback_to(name)
         elif self._owned is not None:
             self._owned.rollback()
+
+
+class _Repositories:
+    """Every repository over one transaction: the hot ones on its driver cursor, the cold
+    ones on its SQLAlchemy Connection (made when one of them first runs a statement)."""
+
+    __slots__ = (
+        "accounts", "clock_offset", "events", "journal", "nonces", "oauth2", "partners",
+        "payments", "projects", "registry", "schedule", "webhooks",
+    )  # fmt: skip
+
+    def __init__(self, transaction: Transaction) -> None:
+        cursor, connection = transaction.cursor, transaction.connection
+        self.payments = SqlAlchemyPaymentRepository(cursor)
+        self.projects = SqlAlchemyProjectRepository(connection, cursor)
+        self.partners = SqlAlchemyPartnerRepository(connection, cursor)
+        self.nonces = SqlAlchemyNonceRepository(connection, cursor)
+        self.accounts = SqlAlchemyAccountRepository(connection, cursor)
+        self.registry = SqlAlchemyRegistryStamp(transaction)
+        self.schedule = SqlAlchemySchedule(connection)
+        self.events = SqlAlchemyEventLog(connection)
+        self.clock_offset = SqlAlchemyClockOffset(connection)
+        self.webhooks = SqlAlchemyWebhookStore(connection)
+        self.oauth2 = SqlAlchemyOAuth2Store(connection)
+        self.journal = SqlAlchemyRequestJournal(connection)
 
 
 class SqlAlchemyUowFactory:
