@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.errors import ConflictError, DuplicateReference
 from xborder.services.payments import PaymentRules, cancel_payment
+from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import metadata, outbox
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
 
@@ -137,6 +139,75 @@ def test_stale_save_is_refused_and_nothing_is_written(db: Engine) -> None:
     with db.connect() as connection:
         events = connection.execute(sa.select(outbox.c.status)).scalars().all()
     assert events == ["CANCELLED"]
+
+
+def test_a_stale_save_in_a_committed_transaction_leaves_no_event(db: Engine) -> None:
+    """The event exists iff its change was made (D14), also when the transaction that tried
+    goes on and commits: on PostgreSQL the update and its event are one statement."""
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = stored(uow_factory, make_payment())
+    stale = stored(uow_factory, make_payment("REF-2"))
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", stale.id)
+        assert loaded is not None
+        loaded.cancel(NOW, CancelPolicy())
+        uow.payments.save(loaded)
+        uow.commit()
+    stale.cancel(NOW, CancelPolicy())  # still version 1
+    with uow_factory() as uow:
+        with pytest.raises(ConflictError):
+            uow.payments.save(stale)
+        fresh = uow.payments.get("PARTNER", payment.id)
+        assert fresh is not None
+        fresh.cancel(NOW + timedelta(seconds=1), CancelPolicy())
+        uow.payments.save(fresh)
+        uow.commit()
+    with db.connect() as connection:
+        rows = connection.execute(sa.select(outbox.c.payment_id).order_by(outbox.c.id)).all()
+    assert [row.payment_id for row in rows] == [stale.id, payment.id]
+
+
+def test_a_saved_change_writes_its_event_with_every_field(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = stored(uow_factory, make_payment())
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+        assert loaded is not None
+        loaded.cancel(NOW + timedelta(seconds=2), CancelPolicy())
+        uow.payments.save(loaded)
+        assert loaded.events == [] and loaded.version == 2
+        uow.commit()
+    with db.connect() as connection:
+        row = connection.execute(sa.select(outbox)).one()
+    assert row.payment_id == payment.id
+    assert (row.partner_id, row.transaction_reference) == ("PARTNER", "REF-1")
+    assert (row.previous_status, row.status) == ("PENDING", "CANCELLED")
+    assert row.pending_stage is None and row.error_code is None and row.error_message is None
+    occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
+    assert occurred == NOW + timedelta(seconds=2)
+    assert len(row.event_ref) == 36 and row.delivered_at is None
+
+
+def test_on_postgresql_a_change_and_its_event_are_one_statement(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = stored(uow_factory, make_payment())
+    sent: list[Prepared] = []
+    execute = Cursor._execute
+
+    def spy(cursor: Cursor, prepared: Prepared, values: Any) -> Any:
+        sent.append(prepared)
+        return execute(cursor, prepared, values)
+
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+        assert loaded is not None
+        loaded.cancel(NOW, CancelPolicy())
+        monkeypatch.setattr(Cursor, "_execute", spy)
+        uow.payments.save(loaded)
+        uow.commit()
+    assert len(sent) == (1 if db.dialect.name == "postgresql" else 2)
 
 
 def test_rollback_leaves_no_trace(db: Engine) -> None:

@@ -73,6 +73,43 @@ def _update(columns: frozenset[str]) -> Prepared:
     return prepared
 
 
+_UPDATES_WITH_EVENT: dict[frozenset[str], Prepared] = {}
+_EVENT_BINDS = {name: f"event_{name}" for name in _EVENT_COLUMNS}  # beside the update's
+
+
+def _update_with_event(columns: frozenset[str]) -> Prepared:
+    """PostgreSQL only: the conditional update of :func:`_update` and the insert of its one
+    outbox event as one statement, the insert fed by the row the update returns::
+
+        WITH changed AS (UPDATE payments SET ... WHERE id = ... AND version = ... RETURNING id)
+        INSERT INTO outbox (...) SELECT :event_... FROM changed
+
+    So the event exists iff the change was made (D14), as with two statements, and its row
+    count is the update's: 0 when the version moved on. It saves a cancel a round trip and
+    about a seventh of the database server's work (docs/performance.md).
+    """
+    prepared = _UPDATES_WITH_EVENT.get(columns)
+    if prepared is None:
+        update = (
+            payments.update()
+            .where(
+                payments.c.id == sa.bindparam("payment_id"),
+                payments.c.version == sa.bindparam("expected"),
+            )
+            .values({name: sa.bindparam(name, type_=payments.c[name].type) for name in columns})
+        )
+        changed = update.returning(payments.c.id).cte("changed")
+        event = sa.select(
+            *(
+                sa.bindparam(_EVENT_BINDS[name], type_=outbox.c[name].type).label(name)
+                for name in _EVENT_COLUMNS
+            )
+        ).select_from(changed)
+        statement = outbox.insert().from_select(list(_EVENT_COLUMNS), event)
+        prepared = _UPDATES_WITH_EVENT.setdefault(columns, Prepared({"postgresql": statement}))
+    return prepared
+
+
 class SqlAlchemyPaymentRepository:
     """Implements :class:`xborder.services.unit_of_work.PaymentRepository`."""
 
@@ -101,11 +138,21 @@ class SqlAlchemyPaymentRepository:
         values = _changing(payment, version=payment.version + 1, before=self._loaded.get(payment))
         columns = frozenset(values)
         values.update(payment_id=payment.id, expected=payment.version)
-        if self._cursor.rowcount(_update(columns), values) != 1:
+        events = payment.events
+        together = len(events) == 1 and self._cursor.dialect_name == "postgresql"
+        if together:  # the change and its event in one statement: one round trip, not two
+            values.update((_EVENT_BINDS[k], v) for k, v in _event_row(events[0]).items())
+            changed = self._cursor.rowcount(_update_with_event(columns), values)
+        else:
+            changed = self._cursor.rowcount(_update(columns), values)
+        if changed != 1:
             raise ConflictError(payment.id)
         payment.version += 1
         self._loaded.pop(payment, None)
-        self._write_events(payment)
+        if together:
+            events.clear()
+        else:
+            self._write_events(payment)
 
     def _one(self, query: Prepared, params: dict[str, str]) -> Payment | None:
         row = self._cursor.first(query, params)

@@ -165,6 +165,7 @@ class Cursor:
         self._connection = dbapi_connection
         self._cursor: Any = None  # the driver's, made at the first statement
         self._dialect = dialect
+        self.dialect_name: str = dialect.name
         # statements the transaction holds back until a statement of work (its savepoints)
         self._pending: list[str] = pending if pending is not None else []
         self._send_pending = send_pending
