@@ -13,9 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from typing import Any
 
 BODY = b'{"cancelpayment":{"status":"SUCCESS"}}'
+BUSY_ENV = "XBORDER_BENCH_BUSY_US"
+"""With this set (``bench.calibrate``), each request first spins this many microseconds of
+CPU on the event loop: an app whose own work costs that much, and nothing else."""
+_BUSY = float(os.environ.get(BUSY_ENV, "0")) / 1e6
 _HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(BODY))]
 READY = "bench-noop-ready"
 
@@ -25,6 +30,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "http":
         while (await receive()).get("more_body"):
             pass
+        if _BUSY:
+            until = time.perf_counter() + _BUSY
+            while time.perf_counter() < until:
+                pass
         await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
         await send({"type": "http.response.body", "body": BODY})
     elif scope["type"] == "lifespan":
