@@ -23,6 +23,7 @@ from xborder.domain.pricing import Quote
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.errors import ConflictError, DuplicateReference
 from xborder.services.payments import PaymentRules, cancel_payment
+from xborder.services.unit_of_work import AbstractUnitOfWork
 from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import metadata, outbox
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
@@ -62,6 +63,14 @@ def stored(uow_factory: SqlAlchemyUowFactory, payment: Payment) -> Payment:
     with uow_factory() as uow:
         uow.payments.add(payment)
         uow.commit()
+    return payment
+
+
+def cancelled(uow: AbstractUnitOfWork, payment_id: str, when: datetime = NOW) -> Payment:
+    """The stored payment, loaded in ``uow`` and cancelled (not saved yet)."""
+    payment = uow.payments.get("PARTNER", payment_id)
+    assert payment is not None
+    payment.cancel(when, CancelPolicy())
     return payment
 
 
@@ -127,10 +136,7 @@ def test_stale_save_is_refused_and_nothing_is_written(db: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
     payment = stored(uow_factory, make_payment())
     with uow_factory() as first:
-        mine = first.payments.get("PARTNER", payment.id)
-        assert mine is not None
-        mine.cancel(NOW, CancelPolicy())
-        first.payments.save(mine)
+        first.payments.save(cancelled(first, payment.id))
         first.commit()
     stale = payment  # still version 1
     stale.cancel(NOW, CancelPolicy())
@@ -148,19 +154,13 @@ def test_a_stale_save_in_a_committed_transaction_leaves_no_event(db: Engine) -> 
     payment = stored(uow_factory, make_payment())
     stale = stored(uow_factory, make_payment("REF-2"))
     with uow_factory() as uow:
-        loaded = uow.payments.get("PARTNER", stale.id)
-        assert loaded is not None
-        loaded.cancel(NOW, CancelPolicy())
-        uow.payments.save(loaded)
+        uow.payments.save(cancelled(uow, stale.id))
         uow.commit()
     stale.cancel(NOW, CancelPolicy())  # still version 1
     with uow_factory() as uow:
         with pytest.raises(ConflictError):
             uow.payments.save(stale)
-        fresh = uow.payments.get("PARTNER", payment.id)
-        assert fresh is not None
-        fresh.cancel(NOW + timedelta(seconds=1), CancelPolicy())
-        uow.payments.save(fresh)
+        uow.payments.save(cancelled(uow, payment.id, NOW + timedelta(seconds=1)))
         uow.commit()
     with db.connect() as connection:
         rows = connection.execute(sa.select(outbox.c.payment_id).order_by(outbox.c.id)).all()
@@ -171,9 +171,7 @@ def test_a_saved_change_writes_its_event_with_every_field(db: Engine) -> None:
     uow_factory = SqlAlchemyUowFactory(db)
     payment = stored(uow_factory, make_payment())
     with uow_factory() as uow:
-        loaded = uow.payments.get("PARTNER", payment.id)
-        assert loaded is not None
-        loaded.cancel(NOW + timedelta(seconds=2), CancelPolicy())
+        loaded = cancelled(uow, payment.id, NOW + timedelta(seconds=2))
         uow.payments.save(loaded)
         assert loaded.events == [] and loaded.version == 2
         uow.commit()
@@ -201,9 +199,7 @@ def test_on_postgresql_a_change_and_its_event_are_one_statement(
         return execute(cursor, prepared, values)
 
     with uow_factory() as uow:
-        loaded = uow.payments.get("PARTNER", payment.id)
-        assert loaded is not None
-        loaded.cancel(NOW, CancelPolicy())
+        loaded = cancelled(uow, payment.id)
         monkeypatch.setattr(Cursor, "_execute", spy)
         uow.payments.save(loaded)
         uow.commit()
