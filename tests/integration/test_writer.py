@@ -150,6 +150,31 @@ def test_units_submitted_in_one_loop_iteration_share_one_group(
         assert _stored(db, f"G{i}")
 
 
+def test_units_submitted_on_the_next_turn_of_the_loop_join_the_group(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = Writer(db, inline=True)
+    groups: list[int] = []
+    original = run_group
+
+    def counting(engine: Engine, units: list[Unit[object]]) -> list[Any]:
+        groups.append(len(units))
+        return original(engine, units)
+
+    monkeypatch.setattr("xborder.storage.writer.run_group", counting)
+
+    async def submit_on_two_turns() -> list[str]:
+        first = asyncio.ensure_future(writer.run(_add("TURN1")))
+        await asyncio.sleep(0)  # the first unit is queued and its group scheduled
+        second = asyncio.ensure_future(writer.run(_add("TURN2")))  # runs on the next turn
+        return await asyncio.gather(first, second)
+
+    ids = asyncio.run(submit_on_two_turns())
+    assert len(set(ids)) == 2
+    assert groups == [2]
+    assert _stored(db, "TURN1") and _stored(db, "TURN2")
+
+
 def test_run_sync_from_another_thread_commits_through_the_same_writer(db: Engine) -> None:
     writer = Writer(db)
     result: list[object] = []

@@ -13,8 +13,11 @@ Where the group runs:
 
 * **SQLite**: inline, on the event loop. A group's statements take microseconds, far less
   than handing them to a thread and back would; nothing in a group awaits, so no lock is ever
-  held across an ``await``. Several processes on one file queue on the WriteLock's ``flock``
-  (SQLite's own locking stays the guarantee).
+  held across an ``await``. A group starts one turn of the loop after its first unit came:
+  the requests whose bytes arrived meanwhile are read and admitted and join it (over HTTP
+  with 32 connections, groups of about 20 units instead of 10; docs/performance.md).
+  Several processes on one file queue on the WriteLock's ``flock`` (SQLite's own locking
+  stays the guarantee).
 * **PostgreSQL**: on the writer's one thread, whose connection waits on the network while the
   loop goes on serving; the next group is formed from what arrived meanwhile.
 
@@ -172,6 +175,7 @@ class Writer:
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self._pending: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
+        self._gathered = False  # the group waited its one turn of the loop for more units
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop that runs inline groups
         self.stats = GroupStats()
         self._thread = None if self.inline else _WriterThread(engine, self.stats)
@@ -212,6 +216,13 @@ class Writer:
         return self.run_sync(unit)
 
     def _flush(self) -> None:
+        if not self._gathered and self._loop is not None:
+            # One more turn of the loop first: it reads the requests that arrived while this
+            # turn ran, and their units join the group (its cost is shared by more of them)
+            self._gathered = True
+            self._loop.call_soon(self._flush)
+            return
+        self._gathered = False
         self._flush_scheduled = False
         while self._pending:
             batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
