@@ -167,7 +167,7 @@ def test_units_submitted_on_the_next_turn_of_the_loop_join_the_group(
         first = asyncio.ensure_future(writer.run(_add("TURN1")))
         await asyncio.sleep(0)  # the first unit is queued and its group scheduled
         second = asyncio.ensure_future(writer.run(_add("TURN2")))  # runs on the next turn
-        return await asyncio.gather(first, second)
+        return list(await asyncio.gather(first, second))
 
     ids = asyncio.run(submit_on_two_turns())
     assert len(set(ids)) == 2
