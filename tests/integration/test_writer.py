@@ -124,10 +124,8 @@ def _stored_elsewhere(db: Engine, reference: str) -> bool:
     return found[0]
 
 
-def test_units_submitted_in_one_loop_iteration_share_one_group(
-    db: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    writer = Writer(db)
+def _group_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of each group the writer runs from now on, in order."""
     groups: list[int] = []
     original = run_group
 
@@ -136,6 +134,14 @@ def test_units_submitted_in_one_loop_iteration_share_one_group(
         return original(engine, units)
 
     monkeypatch.setattr("xborder.storage.writer.run_group", counting)
+    return groups
+
+
+def test_units_submitted_in_one_loop_iteration_share_one_group(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = Writer(db)
+    groups = _group_sizes(monkeypatch)
 
     async def submit_many() -> list[str]:
         return await asyncio.gather(*(writer.run(_add(f"G{i}")) for i in range(20)))
@@ -154,14 +160,7 @@ def test_units_submitted_on_the_next_turn_of_the_loop_join_the_group(
     db: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = Writer(db, inline=True)
-    groups: list[int] = []
-    original = run_group
-
-    def counting(engine: Engine, units: list[Unit[object]]) -> list[Any]:
-        groups.append(len(units))
-        return original(engine, units)
-
-    monkeypatch.setattr("xborder.storage.writer.run_group", counting)
+    groups = _group_sizes(monkeypatch)
 
     async def submit_on_two_turns() -> list[str]:
         first = asyncio.ensure_future(writer.run(_add("TURN1")))
