@@ -98,9 +98,7 @@ def _measure(url: str, together: bool, cancels: int) -> tuple[float, float, floa
         for start in range(0, cancels, GROUP):
             for position, i in enumerate(indexes[start : start + GROUP]):
                 payment = f"rem_bench{i:022d}"
-                cursor.execute(
-                    "RELEASE SAVEPOINT xb1; SAVEPOINT xb1" if position else "SAVEPOINT xb1"
-                )
+                cursor.execute(_NEXT_UNIT if position else _FIRST_UNIT)
                 cursor.execute(_SELECT, (payment, PARTNER))
                 row = cursor.fetchone()
                 assert row is not None
@@ -124,8 +122,8 @@ def _sqlite(cancels: int) -> dict[str, float]:
     """CPU µs per cancel of each of its statements on a copy of the SQLite store."""
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / "dbcost.db"
-    url = store.sqlite_copy(store.sqlite_store(100_000), path)
-    assert url.endswith(str(path))
+    store.sqlite_copy(store.sqlite_store(100_000), path)
+    select_sql, update_sql, insert_sql = (_qmark(q) for q in (_SELECT, _UPDATE, _INSERT))
     spent = dict.fromkeys(("SAVEPOINT", "read", "update", "insert event", "RELEASE", "COMMIT"), 0.0)
     indexes = random.Random(3).sample(range(1, 100_000), cancels)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -143,13 +141,13 @@ def _sqlite(cancels: int) -> dict[str, float]:
                 began = clock()
                 cursor.execute(_FIRST_UNIT)
                 read = clock()
-                row = cursor.execute(_SELECT.replace("%s", "?"), (payment, PARTNER)).fetchone()
+                row = cursor.execute(select_sql, (payment, PARTNER)).fetchone()
                 update = clock()
                 change = ("CANCELLED", now, payment, row[-1])
-                changed = cursor.execute(_UPDATE.replace("%s", "?"), change).rowcount
+                changed = cursor.execute(update_sql, change).rowcount
                 insert = clock()
                 event = (event_ref(), payment, PARTNER, row[2], "PENDING", "CANCELLED", now)
-                cursor.execute(_INSERT.replace("%s", "?"), event)
+                cursor.execute(insert_sql, event)
                 release = clock()
                 cursor.execute("RELEASE SAVEPOINT xb1")
                 end = clock()
@@ -168,6 +166,11 @@ def _sqlite(cancels: int) -> dict[str, float]:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     spent["all"] = sum(spent.values())
     return {name: seconds * 1e6 / cancels for name, seconds in spent.items()}
+
+
+def _qmark(statement: str) -> str:
+    """A statement written for psycopg (``%s``) in sqlite3's placeholders (``?``)."""
+    return statement.replace("%s", "?")
 
 
 def _cpu(stat: Path) -> float:
