@@ -15,13 +15,16 @@ group commit together.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from xborder.storage.engine import READONLY, begin_on_driver
 from xborder.storage.prepared import Cursor
+
+if TYPE_CHECKING:
+    from xborder.storage.unit_of_work import Repositories
 
 
 class Transaction:
@@ -52,9 +55,8 @@ class Transaction:
         self.cursor = Cursor(driver, engine.dialect, self._pending, self._send_pending)
         self._statements = driver.cursor()  # for the savepoints
         self.readonly = readonly
-        # the unit of work's repositories over this transaction, built by the first unit
-        # (xborder.storage.unit_of_work); opaque here
-        self.repositories: object | None = None
+        # every repository over this transaction, built by its first unit of work
+        self.repositories: Repositories | None = None
 
     def connection(self) -> Connection:
         """SQLAlchemy's Connection over this transaction's driver connection, made on first

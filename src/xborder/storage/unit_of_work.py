@@ -76,9 +76,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def _bind(self, transaction: Transaction) -> None:
         # built once per transaction: a writer group's units share them (they hold no state
         # of a unit's own), so a unit costs attribute copies, not a dozen constructions
-        found = transaction.repositories
-        repositories = found if isinstance(found, _Repositories) else _Repositories(transaction)
-        transaction.repositories = repositories
+        repositories = transaction.repositories
+        if repositories is None:
+            repositories = transaction.repositories = Repositories(transaction)
         self.payments = repositories.payments
         self.projects = repositories.projects
         self.partners = repositories.partners
@@ -128,7 +128,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._owned.rollback()
 
 
-class _Repositories:
+class Repositories:
     """Every repository over one transaction: the hot ones on its driver cursor, the cold
     ones on its SQLAlchemy Connection (made when one of them first runs a statement)."""
 
