@@ -165,12 +165,15 @@ class Cursor:
         self._connection = dbapi_connection
         self._cursor: Any = None  # the driver's, made at the first statement
         self._dialect = dialect
-        self.dialect_name: str = dialect.name
         # statements the transaction holds back until a statement of work (its savepoints)
         self._pending: list[str] = pending if pending is not None else []
         self._send_pending = send_pending
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
         self.memo: dict[str, Any] = {}  # reads that hold for the rest of the transaction
+
+    @property
+    def dialect_name(self) -> str:
+        return str(self._dialect.name)
 
     def _execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the driver's cursor (``rowcount``, ``fetchone``), whose
