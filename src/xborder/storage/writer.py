@@ -216,11 +216,11 @@ class Writer:
         return self.run_sync(unit)
 
     def _flush(self) -> None:
-        if not self._gathered and self._loop is not None:
+        if not self._gathered:
             # One more turn of the loop first: it reads the requests that arrived while this
             # turn ran, and their units join the group (its cost is shared by more of them)
             self._gathered = True
-            self._loop.call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self._flush)
             return
         self._gathered = False
         self._flush_scheduled = False
