@@ -4,6 +4,7 @@ their patience runs out."""
 from __future__ import annotations
 
 from xborder.services.following import MAX_GAPS, PATIENCE, Follower
+from xborder.services.journal_ports import segment_of
 
 
 class Clock:
@@ -46,7 +47,7 @@ def test_a_gap_is_given_up_after_its_patience() -> None:
 
 def test_keys_group_rows_the_journal_way() -> None:
     # an entry's id is its segment's number x 1000 + its place; the segments are dense
-    follower = Follower(10_004, key=lambda row_id: row_id // 1000, clock=Clock())
+    follower = Follower(10_004, key=segment_of, clock=Clock())
     follower.saw([10_005, 10_006, 13_000, 13_001])
     assert (follower.last, follower.gaps()) == (13_001, [11, 12])
     follower.saw([12_000, 12_001])
