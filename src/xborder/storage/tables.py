@@ -6,6 +6,7 @@ these definitions must match them (a test compares the two).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,41 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+    # On SQLite a datetime is text, and the two steps each way (this class's, then the
+    # dialect's formatting or parsing) become one function: the same text out, the same
+    # datetime back, for about half the Python (three of each on every cancel, issue 12).
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_text
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _sqlite_datetime
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """SQLite's stored form of an aware datetime: UTC, as SQLAlchemy's ``DATETIME`` writes
+    it (``YYYY-MM-DD HH:MM:SS.ffffff``, so that stored values compare as text in time order)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
+
+
+def _sqlite_datetime(value: str | None) -> datetime | None:
+    """An aware UTC datetime from SQLite's stored text (what SQLAlchemy's ``DATETIME``
+    parses, with ``fromisoformat``)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -14,6 +14,11 @@ def _no_constants(name: str) -> Any:
     raise DecodeError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_float=str, parse_int=str, parse_constant=_no_constants)
+"""Made once: ``json.loads`` with these options builds a decoder on every call (about 2 µs,
+more than parsing a cancel's body)."""
+
+
 class JsonCodec:
     """``application/json``."""
 
@@ -23,7 +28,7 @@ class JsonCodec:
     def decode(self, data: bytes) -> Document:
         try:
             text = data.decode("utf-8")
-            value = json.loads(text, parse_float=str, parse_int=str, parse_constant=_no_constants)
+            value = _DECODER.decode(text)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise DecodeError(str(exc)) from exc
         if not isinstance(value, dict):
