@@ -192,15 +192,15 @@ def test_on_postgresql_a_change_and_its_event_are_one_statement(
     uow_factory = SqlAlchemyUowFactory(db)
     payment = stored(uow_factory, make_payment())
     sent: list[Prepared] = []
-    execute = Cursor._execute
+    rowcount = Cursor.rowcount  # a save's statements (a driver's cursor or libpq's) run here
 
-    def spy(cursor: Cursor, prepared: Prepared, values: Any) -> Any:
+    def spy(cursor: Cursor, prepared: Prepared, values: Any) -> int:
         sent.append(prepared)
-        return execute(cursor, prepared, values)
+        return rowcount(cursor, prepared, values)
 
     with uow_factory() as uow:
         loaded = cancelled(uow, payment.id)
-        monkeypatch.setattr(Cursor, "_execute", spy)
+        monkeypatch.setattr(Cursor, "rowcount", spy)
         uow.payments.save(loaded)
         uow.commit()
     assert len(sent) == (1 if db.dialect.name == "postgresql" else 2)

@@ -122,7 +122,12 @@ def make_engine(
     url = normalise_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool_size, synchronous, autocheckpoint)
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
+    kwargs: dict[str, Any] = {}
+    if make_url(url).get_driver_name() == "psycopg":
+        # the hot statements are prepared by xborder.storage.libpq; psycopg must not prepare
+        # its own, for its rollback() then deallocates every statement of the connection
+        kwargs["connect_args"] = {"prepare_threshold": None}
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800, **kwargs)
     _ping_idle_connections(engine)
     return engine
 

@@ -164,6 +164,7 @@ class Cursor:
     ) -> None:
         self._connection = dbapi_connection
         self._cursor: Any = None  # the driver's, made at the first statement
+        self._plain: Any = None  # the driver's, for the transaction's savepoint statements
         self._dialect = dialect
         # statements the transaction holds back until a statement of work (its savepoints)
         self._pending: list[str] = pending if pending is not None else []
@@ -188,10 +189,19 @@ class Cursor:
         try:
             cursor.execute(compiled.sql, parameters)
         except self._errors as exc:
-            raise sa.exc.DBAPIError.instance(
-                compiled.sql, parameters, exc, self._errors, dialect=self._dialect
-            ) from exc
+            raise self._wrapped(compiled.sql, parameters, exc) from exc
         return cursor
+
+    def _wrapped(self, sql: str, parameters: Any, exc: Exception) -> sa.exc.StatementError:
+        """The driver's error as SQLAlchemy's (``IntegrityError`` ...), as ``execute`` raises it."""
+        return sa.exc.DBAPIError.instance(sql, parameters, exc, self._errors, dialect=self._dialect)
+
+    def plain(self, sql: str) -> None:
+        """Run a statement without parameters or rows: the transaction's savepoints (on
+        PostgreSQL several at once, separated by semicolons). Errors are the driver's."""
+        if self._plain is None:
+            self._plain = self._connection.cursor()
+        self._plain.execute(sql)
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         if self._pending and self._send_pending is not None:
@@ -202,9 +212,7 @@ class Cursor:
         try:
             cursor.executemany(compiled.sql, parameters)
         except self._errors as exc:
-            raise sa.exc.DBAPIError.instance(
-                compiled.sql, parameters, exc, self._errors, dialect=self._dialect
-            ) from exc
+            raise self._wrapped(compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
 
@@ -224,6 +232,7 @@ class Cursor:
 
     def close(self) -> None:
         """Close the driver's cursor: on SQLite a read it left unfinished ends with it."""
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            cursor.close()
+        for cursor in (self._cursor, self._plain):
+            if cursor is not None:
+                cursor.close()
+        self._cursor = self._plain = None

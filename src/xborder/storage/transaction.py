@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 from xborder.storage.engine import READONLY, begin_on_driver
 from xborder.storage.prepared import Cursor
@@ -52,8 +52,9 @@ class Transaction:
             raise
         self._open = True
         driver: Any = self._driver.dbapi_connection
-        self.cursor = Cursor(driver, engine.dialect, self._pending, self._send_pending)
-        self._statements = driver.cursor()  # for the savepoints
+        self.cursor = _cursor_type(engine.dialect)(
+            driver, engine.dialect, self._pending, self._send_pending
+        )
         self.readonly = readonly
         # every repository over this transaction, built by its first unit of work
         self.repositories: Repositories | None = None
@@ -112,9 +113,9 @@ class Transaction:
                 self._pending.pop()  # nothing was done since: nothing to undo
             return
         self._send_pending()
-        self._statements.execute(f"ROLLBACK TO SAVEPOINT {point}")
+        self.cursor.plain(f"ROLLBACK TO SAVEPOINT {point}")
         if point == name:  # a shared point stays open for the savepoint that holds it
-            self._statements.execute(f"RELEASE SAVEPOINT {name}")
+            self.cursor.plain(f"RELEASE SAVEPOINT {name}")
 
     def _end(self, name: str) -> str:
         """Close the innermost savepoint, ``name``; the savepoint that marks its point."""
@@ -131,10 +132,10 @@ class Transaction:
         if not pending:
             return
         if self._batches:
-            self._statements.execute("; ".join(pending))
+            self.cursor.plain("; ".join(pending))
         else:
             for statement in pending:
-                self._statements.execute(statement)
+                self.cursor.plain(statement)
         pending.clear()
 
     def commit(self) -> None:
@@ -171,3 +172,13 @@ class Transaction:
             self._connection = self._driver = None
             if owner is not None:
                 owner.close()  # back to the pool, once
+
+
+def _cursor_type(dialect: Dialect) -> type[Cursor]:
+    """psycopg's libpq layer on PostgreSQL (:mod:`xborder.storage.libpq`); the driver's cursor
+    elsewhere. Imported here, so that SQLite deployments never import psycopg."""
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        from xborder.storage.libpq import LibpqCursor
+
+        return LibpqCursor
+    return Cursor

@@ -1,0 +1,182 @@
+"""PostgreSQL's hot statements through psycopg's libpq layer (issue 12).
+
+Through psycopg's cursor a keyed read costs a worker about 46 µs of CPU, twice what the same
+round trip costs through ``PGconn.exec_prepared`` with psycopg's own :class:`Transformer` for
+the values (docs/performance.md): the cursor's query conversion, prepared-statement
+bookkeeping and result set-up are Python around every statement. :class:`LibpqCursor` keeps
+what matters of them and drops the rest:
+
+* each statement is compiled once with numbered placeholders (``$1``), prepared once per
+  connection and per parameter types (as psycopg prepares a query it has seen often), then
+  run by name;
+* values are dumped and rows loaded by psycopg's adapters (the connection's own ones), so a
+  row reads exactly as through the cursor;
+* a failed statement raises the error psycopg would (``error_from_result``), which
+  :class:`~xborder.storage.prepared.Cursor` turns into SQLAlchemy's, as it does the cursor's;
+* the transaction is psycopg's: while the connection is idle the statement goes through the
+  cursor, which opens it (``BEGIN``), as every statement used to.
+
+``exec_prepared`` releases the GIL while it waits on the server, as the cursor's waits do.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from psycopg import abc, errors, pq
+from psycopg.adapt import PyFormat, Transformer
+from sqlalchemy.engine import Dialect
+
+from xborder.storage.prepared import Cursor, Prepared
+
+_DONE = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK})
+_IDLE = pq.TransactionStatus.IDLE
+_BAD = pq.ConnStatus.BAD
+
+_numbered: dict[int, Dialect] = {}
+
+
+class _Statements:
+    """The statements prepared on one connection, by SQL and parameter types."""
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        self._count = itertools.count()
+
+    def new_name(self) -> bytes:
+        """A name never used on the connection, even after :attr:`names` was cleared."""
+        return f"_xborder_{next(self._count)}".encode()
+
+
+_statements: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictionary()
+"""Per psycopg connection."""
+
+
+def numbered(dialect: Dialect) -> Dialect:
+    """The engine's dialect compiling ``$1, $2 …`` placeholders (what ``PREPARE`` takes)
+    instead of psycopg's ``%(name)s``: the same dialect otherwise, server version included."""
+    found = _numbered.get(id(dialect))
+    if found is None:
+        found = copy.copy(dialect)
+        found.paramstyle = "numeric_dollar"
+        found.positional = True
+        _numbered[id(dialect)] = found
+    return found
+
+
+class LibpqCursor(Cursor):
+    """A :class:`~xborder.storage.prepared.Cursor` that runs statements with
+    ``PGconn.exec_prepared``."""
+
+    def __init__(
+        self,
+        dbapi_connection: Any,
+        dialect: Dialect,
+        pending: list[str] | None = None,
+        send_pending: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(dbapi_connection, dialect, pending, send_pending)
+        self._pgconn: pq.abc.PGconn = dbapi_connection.pgconn
+        self._transformer: abc.Transformer = Transformer(dbapi_connection)
+        self._encoding: str = dbapi_connection.info.encoding
+        self._numbered = numbered(dialect)
+        statements = _statements.get(dbapi_connection)
+        if statements is None:
+            statements = _statements[dbapi_connection] = _Statements()
+        self._statements = statements
+
+    def _execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
+        if self._pending and self._send_pending is not None:
+            self._send_pending()
+        if not self._began():
+            return super()._execute(prepared, values)
+        compiled = prepared.compiled(self._numbered)
+        parameters = compiled.parameters(values)
+        try:
+            return self._run(compiled.sql, parameters)
+        except errors.Error as exc:
+            raise self._wrapped(compiled.sql, parameters, exc) from exc
+
+    def plain(self, sql: str) -> None:
+        if not self._began():
+            super().plain(sql)
+            return
+        self._check(self._pgconn.exec_(sql.encode(self._encoding)))
+
+    def _began(self) -> bool:
+        """Whether the transaction is open, after opening it as psycopg would at its next
+        statement (``BEGIN``); False leaves the statement to psycopg's cursor: a connection
+        in autocommit, or one given an isolation level or access mode to begin with."""
+        if self._pgconn.transaction_status != _IDLE:
+            return True
+        connection = self._connection
+        if connection.autocommit or (
+            connection.isolation_level,
+            connection.read_only,
+            connection.deferrable,
+        ) != (None, None, None):
+            return False
+        self._check(self._pgconn.exec_(b"BEGIN"))
+        return True
+
+    def _run(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> _Result:
+        # compiled with numbered placeholders, the values come in their order
+        values = parameters.values() if isinstance(parameters, Mapping) else parameters
+        transformer = self._transformer
+        dumped = transformer.dump_sequence(list(values), [PyFormat.AUTO] * len(values))
+        types = transformer.types or ()
+        statements = self._statements
+        name = statements.names.get((sql, types))
+        if name is None:
+            name = statements.new_name()
+            self._check(self._pgconn.prepare(name, sql.encode(self._encoding), types))
+            statements.names[(sql, types)] = name
+        # a None is a NULL: libpq takes it, as the stub of send_query_prepared says
+        result = self._pgconn.exec_prepared(name, dumped, transformer.formats)  # type: ignore[arg-type]
+        try:
+            self._check(result)
+        except errors.InvalidSqlStatementName:
+            # gone from the server (a DEALLOCATE ALL): this statement fails, and the next
+            # transaction on the connection prepares anew
+            statements.names.clear()
+            raise
+        return _Result(result, transformer)
+
+    def _check(self, result: pq.abc.PGresult) -> None:
+        if result.status in _DONE:
+            return
+        if self._pgconn.status == _BAD:  # as psycopg's cursor raises a lost connection
+            message = self._pgconn.error_message.decode(self._encoding, "replace").strip()
+            raise errors.OperationalError(f"the connection is lost: {message}")
+        raise errors.error_from_result(result, encoding=self._encoding)
+
+
+class _Result:
+    """What :class:`~xborder.storage.prepared.Cursor` reads of a driver cursor."""
+
+    __slots__ = ("_result", "_transformer")
+
+    def __init__(self, result: pq.abc.PGresult, transformer: abc.Transformer) -> None:
+        self._result = result
+        self._transformer = transformer
+
+    @property
+    def rowcount(self) -> int:
+        count = self._result.command_tuples
+        return -1 if count is None else count
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if not self._result.ntuples:
+            return None
+        self._transformer.set_pgresult(self._result)
+        row: tuple[Any, ...] = self._transformer.load_row(0, tuple)
+        return row
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        self._transformer.set_pgresult(self._result)
+        rows: list[tuple[Any, ...]] = self._transformer.load_rows(0, self._result.ntuples, tuple)
+        return rows
