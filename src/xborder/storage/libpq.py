@@ -13,10 +13,18 @@ what matters of them and drops the rest:
   row reads exactly as through the cursor;
 * a failed statement raises the error psycopg would (``error_from_result``), which
   :class:`~xborder.storage.prepared.Cursor` turns into SQLAlchemy's, as it does the cursor's;
-* the transaction is psycopg's: while the connection is idle the statement goes through the
-  cursor, which opens it (``BEGIN``), as every statement used to.
+* the transaction is opened as psycopg opens it, with ``BEGIN`` before the first statement
+  on an idle connection (a connection in autocommit, or given an isolation level or access
+  mode, leaves its statements to psycopg's cursor), and psycopg commits or rolls it back,
+  reading the connection's state from libpq as always.
 
-``exec_prepared`` releases the GIL while it waits on the server, as the cursor's waits do.
+psycopg must not prepare statements of its own on these connections: its ``rollback()``
+then deallocates every statement of the connection, ours included, and the pool's reset
+calls it on every check-in. :func:`xborder.storage.engine.make_engine` gives psycopg
+``prepare_threshold=None``.
+
+``exec_`` and ``exec_prepared`` release the GIL while they wait on the server (checked: a
+thread spinning beside a ``pg_sleep`` runs at full speed), as the cursor's waits do.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ _DONE = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK})
 _IDLE = pq.TransactionStatus.IDLE
 _BAD = pq.ConnStatus.BAD
 
-_numbered: dict[int, Dialect] = {}
+_numbered: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()
 
 
 class _Statements:
@@ -59,12 +67,12 @@ _statements: weakref.WeakKeyDictionary[Any, _Statements] = weakref.WeakKeyDictio
 def numbered(dialect: Dialect) -> Dialect:
     """The engine's dialect compiling ``$1, $2 …`` placeholders (what ``PREPARE`` takes)
     instead of psycopg's ``%(name)s``: the same dialect otherwise, server version included."""
-    found = _numbered.get(id(dialect))
+    found = _numbered.get(dialect)
     if found is None:
         found = copy.copy(dialect)
         found.paramstyle = "numeric_dollar"
         found.positional = True
-        _numbered[id(dialect)] = found
+        _numbered[dialect] = found
     return found
 
 
