@@ -174,6 +174,78 @@ def test_units_submitted_on_the_next_turn_of_the_loop_join_the_group(
     assert _stored(db, "TURN1") and _stored(db, "TURN2")
 
 
+class _Held:
+    """A unit that keeps the writer's thread busy until released, so that what is submitted
+    meanwhile forms the next group."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, factory: UowFactory) -> str:
+        self.started.set()
+        self.release.wait(10)
+        return "held"
+
+    async def running(self) -> None:
+        while not self.started.is_set():
+            await asyncio.sleep(0.001)
+
+
+def test_a_threads_group_answers_its_callers_on_a_loop_with_one_wake_up(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One call into the loop per group, not one per unit (each costs the loop a wake-up)."""
+    writer = Writer(db, inline=False)
+    groups = _group_sizes(monkeypatch)
+    calls: list[object] = []
+    held = _Held()
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(callback)
+            return original(callback, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
+        first = asyncio.ensure_future(writer.run(held))
+        await held.running()
+        rest = [asyncio.ensure_future(writer.run(_add(f"W{i}"))) for i in range(20)]
+        await asyncio.sleep(0)  # all twenty queued behind the held unit
+        held.release.set()
+        return [await first, *await asyncio.gather(*rest)]
+
+    answers = asyncio.run(main())
+    writer.close()
+    assert answers[0] == "held" and len(set(answers[1:])) == 20
+    assert groups == [1, 20]
+    assert len(calls) == 2
+
+
+def test_a_unit_whose_caller_gave_up_before_its_group_never_runs(db: Engine) -> None:
+    writer = Writer(db, inline=False)
+    held = _Held()
+
+    async def main() -> None:
+        first = asyncio.ensure_future(writer.run(held))
+        await held.running()
+        gone = asyncio.ensure_future(writer.run(_add("GONE")))
+        kept = asyncio.ensure_future(writer.run(_add("KEPT")))
+        await asyncio.sleep(0)  # both queued behind the held unit
+        gone.cancel()
+        held.release.set()
+        await first
+        await kept
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+
+    asyncio.run(main())
+    writer.close()
+    assert _stored(db, "KEPT") and not _stored(db, "GONE")
+
+
 def test_run_sync_from_another_thread_commits_through_the_same_writer(db: Engine) -> None:
     writer = Writer(db)
     result: list[object] = []

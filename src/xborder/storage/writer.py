@@ -183,7 +183,9 @@ class Writer:
     async def run(self, unit: Unit[T]) -> T:
         """Run ``unit`` in the next group; answer once that group has committed."""
         if self._thread is not None:
-            return await asyncio.wrap_future(self._thread.submit(unit))
+            waiting: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            self._thread.submit_from_loop(unit, waiting)
+            return await waiting
         loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append((unit, future))
@@ -248,21 +250,41 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+_Waiter = Future[Any] | asyncio.Future[Any]
+"""Who waits for a unit: a thread (a ``concurrent.futures.Future``) or a coroutine on an event
+loop (an ``asyncio.Future`` of that loop)."""
+
+
+_Answers = list[tuple[asyncio.Future[Any], _Outcome[Any]]]
+"""A group's outcomes for the callers on one event loop."""
+
+
 class _WriterThread:
-    """The one thread that runs a PostgreSQL engine's write groups, fed by a queue."""
+    """The one thread that runs a PostgreSQL engine's write groups, fed by a queue.
+
+    A group's callers on an event loop are answered together, with one call into the loop:
+    a future per caller wrapped for the loop (``asyncio.wrap_future``) would wake the loop once
+    per unit, about 14 µs of CPU each, where one wake-up for the whole group costs about 4.
+    """
 
     def __init__(self, engine: Engine, stats: GroupStats) -> None:
         self._engine = engine
         self._stats = stats
-        self._queue: queue.SimpleQueue[tuple[Unit[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Unit[Any], _Waiter] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def submit(self, unit: Unit[T]) -> Future[T]:
+        """Queue ``unit`` for a caller on any thread, which waits on the future returned."""
         future: Future[T] = Future()
         self._ensure_started()
         self._queue.put((unit, future))
         return future
+
+    def submit_from_loop(self, unit: Unit[T], waiting: asyncio.Future[T]) -> None:
+        """Queue ``unit`` for a coroutine awaiting ``waiting``, a future of its running loop."""
+        self._ensure_started()
+        self._queue.put((unit, waiting))
 
     def stop(self) -> None:
         with self._lock:
@@ -300,11 +322,39 @@ class _WriterThread:
             if stop:
                 return
 
-    def _run(self, batch: list[tuple[Unit[Any], Future[Any]]]) -> None:
-        live = [(unit, future) for unit, future in batch if future.set_running_or_notify_cancel()]
+    def _run(self, batch: list[tuple[Unit[Any], _Waiter]]) -> None:
+        live = [(unit, waiter) for unit, waiter in batch if _wanted(waiter)]
         outcomes = self._stats.timed(self._engine, [unit for unit, _ in live])
-        for (_, future), outcome in zip(live, outcomes, strict=True):
-            if outcome.error is not None:
-                future.set_exception(outcome.error)
+        by_loop: dict[asyncio.AbstractEventLoop, _Answers] = {}
+        for (_, waiter), outcome in zip(live, outcomes, strict=True):
+            if isinstance(waiter, Future):
+                _settle(waiter, outcome)
             else:
-                future.set_result(outcome.value)
+                by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        for loop, answers in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, answers)
+            except RuntimeError:  # the loop was closed: nobody is waiting any more
+                log.debug("%d write outcome(s) for a closed event loop", len(answers))
+
+
+def _wanted(waiter: _Waiter) -> bool:
+    """Whether the unit should still run: its caller has not given up on it. (A coroutine's
+    future is only read here, from the writer's thread; it is settled on its loop.)"""
+    if isinstance(waiter, Future):
+        return waiter.set_running_or_notify_cancel()
+    return not waiter.cancelled()
+
+
+def _settle(future: Future[Any] | asyncio.Future[Any], outcome: _Outcome[Any]) -> None:
+    if outcome.error is not None:
+        future.set_exception(outcome.error)
+    else:
+        future.set_result(outcome.value)
+
+
+def _settle_all(answers: _Answers) -> None:
+    """On the loop: answer every caller of a group that still waits."""
+    for future, outcome in answers:
+        if not future.done():  # a caller cancelled meanwhile
+            _settle(future, outcome)
