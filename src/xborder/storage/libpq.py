@@ -33,7 +33,7 @@ import copy
 import itertools
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from psycopg import abc, errors, pq
 from psycopg.adapt import PyFormat, Transformer
@@ -98,12 +98,12 @@ class LibpqCursor(Cursor):
         self._statements = statements
 
     def _execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
-        if self._pending and self._send_pending is not None:
-            self._send_pending()
+        self._send_held()
         if not self._began():
             return super()._execute(prepared, values)
         compiled = prepared.compiled(self._numbered)
-        parameters = compiled.parameters(values)
+        # numbered placeholders are positional: the values come as a sequence, in their order
+        parameters = cast(Sequence[Any], compiled.parameters(values))
         try:
             return self._run(compiled.sql, parameters)
         except errors.Error as exc:
@@ -131,11 +131,9 @@ class LibpqCursor(Cursor):
         self._check(self._pgconn.exec_(b"BEGIN"))
         return True
 
-    def _run(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any]) -> _Result:
-        # compiled with numbered placeholders, the values come in their order
-        values = parameters.values() if isinstance(parameters, Mapping) else parameters
+    def _run(self, sql: str, values: Sequence[Any]) -> _Result:
         transformer = self._transformer
-        dumped = transformer.dump_sequence(list(values), [PyFormat.AUTO] * len(values))
+        dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
         types = transformer.types or ()
         statements = self._statements
         name = statements.names.get((sql, types))

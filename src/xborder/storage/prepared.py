@@ -176,11 +176,15 @@ class Cursor:
     def dialect_name(self) -> str:
         return str(self._dialect.name)
 
+    def _send_held(self) -> None:
+        """Before a statement of work: the savepoint statements the transaction held back."""
+        if self._pending and self._send_pending is not None:
+            self._send_pending()
+
     def _execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the driver's cursor (``rowcount``, ``fetchone``), whose
         result holds until the next statement."""
-        if self._pending and self._send_pending is not None:
-            self._send_pending()
+        self._send_held()
         compiled = prepared.compiled(self._dialect)
         parameters = compiled.parameters(values)
         cursor = self._cursor
@@ -204,8 +208,7 @@ class Cursor:
         self._plain.execute(sql)
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        if self._pending and self._send_pending is not None:
-            self._send_pending()
+        self._send_held()
         compiled = prepared.compiled(self._dialect)
         parameters = [compiled.parameters(values) for values in rows]
         cursor = self._connection.cursor()
