@@ -32,6 +32,7 @@ import psycopg
 
 from bench import store
 from bench.run import WORK
+from bench.workload import PARTNER
 from xborder.storage.payments import event_ref
 
 _SELECT = (
@@ -60,7 +61,6 @@ _FIRST_UNIT = "SAVEPOINT xb1"
 _NEXT_UNIT = "RELEASE SAVEPOINT xb1; SAVEPOINT xb1"  # one call, as the writer sends them
 GROUP = 32
 _COPY = "xbench_pgcost"
-PARTNER = "BENCH_PARTNER1"
 
 
 def main(argv: list[str] | None = None) -> int:
