@@ -41,10 +41,19 @@ _S = journal_segments.c
 _SEGMENT = sa.select(_S.id, _S.skip, _S.entries)
 _EXTENTS = sa.select(_S.id, _S.skip, _S.count, _S.oldest_at, _S.newest_at).order_by(_S.id.desc())
 _INSERT = journal_segments.insert()
-_DELETE = journal_segments.delete().where(_S.id == sa.bindparam("segment"))
+# A segment another process holds is being pruned by it: passed by, never waited for (a
+# prune runs in a writer group beside requests; see xborder.storage.webhooks on the waits
+# between two processes' groups). SQLite, whose writers never overlap, ignores the clause.
+_UNLOCKED = (
+    sa.select(_S.id)
+    .where(_S.id == sa.bindparam("segment"))
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_DELETE = journal_segments.delete().where(_S.id.in_(_UNLOCKED))
 _SKIP = (
     journal_segments.update()
-    .where(_S.id == sa.bindparam("segment"))
+    .where(_S.id.in_(_UNLOCKED))
     .values(skip=sa.bindparam("skip"), count=sa.bindparam("kept"))
 )
 
@@ -70,6 +79,17 @@ def _instant(seconds: float) -> datetime:
 def _decode(stored: bytes) -> list[Row]:
     rows: list[Row] = orjson.loads(zlib.decompress(stored))
     return rows
+
+
+def _drop(connection: Connection, segment_id: int, skip: int, count: int, drop: int) -> bool:
+    """Drop the ``drop`` oldest of a segment's ``count`` entries (all of them: the segment);
+    False when another process holds the segment."""
+    if drop >= count:
+        done = connection.execute(_DELETE, {"segment": segment_id})
+    else:
+        moved = {"segment": segment_id, "skip": skip + drop, "kept": count - drop}
+        done = connection.execute(_SKIP, moved)
+    return bool(done.rowcount == 1)
 
 
 def _numbered(segment: Any) -> list[tuple[int, Row]]:
@@ -112,7 +132,7 @@ class SqlAlchemyRequestJournal:
     def prune(self, max_rows: int, older_than: datetime) -> int:
         """Drop the segments past the age or the count; of the one segment that straddles a
         limit, skip the older entries (its ``skip`` moves; they are never read again and go
-        with the segment)."""
+        with the segment). A segment another process holds is left to it, uncounted."""
         connection = self._connection()
         removed = kept = 0
         for segment_id, skip, count, oldest_at, newest_at in connection.execute(_EXTENTS).all():
@@ -121,11 +141,8 @@ class SqlAlchemyRequestJournal:
                 drop = max(0, count - (max_rows - kept))
                 if oldest_at < older_than:
                     drop = max(drop, self._older(connection, segment_id, older_than))
-            if drop >= count:
-                connection.execute(_DELETE, {"segment": segment_id})
-            elif drop:
-                moved = {"segment": segment_id, "skip": skip + drop, "kept": count - drop}
-                connection.execute(_SKIP, moved)
+            if drop and not _drop(connection, segment_id, skip, count, drop):
+                drop = 0  # another process holds the segment: it prunes it
             removed += drop
             kept += count - drop
         return removed

@@ -92,16 +92,35 @@ class SqlAlchemySchedule:
         return [(r.partner_id, r.currency) for r in self._connection().execute(query)]
 
     def acquire_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-        dialect = _dialect(self._connection())
-        insert = dialect.insert(scheduler_leases)  # type: ignore[attr-defined]
-        values = {"name": name, "holder": holder, "expires_at": now + ttl}
-        statement = insert.values(**values).on_conflict_do_update(
-            index_elements=[scheduler_leases.c.name],
-            set_={"holder": holder, "expires_at": now + ttl},
-            where=sa.or_(scheduler_leases.c.holder == holder, scheduler_leases.c.expires_at < now),
+        # Every process tries the lease each tick, in a writer group beside requests. Waiting
+        # for another process's lock on the row inside a group could close a cycle of waits
+        # between two groups, which PostgreSQL breaks only after deadlock_timeout (a second
+        # in which each request of both groups waits): the row locked by someone else means
+        # that process is taking or renewing the lease right now, so this tick passes.
+        # (SQLite ignores FOR UPDATE: its writers never overlap.)
+        connection = self._connection()
+        lease = scheduler_leases.c
+        current = connection.execute(
+            sa.select(lease.holder, lease.expires_at)
+            .where(lease.name == name)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if current is None:
+            exists = sa.select(lease.name).where(lease.name == name)  # a read: never waits
+            if connection.execute(exists).first() is not None:
+                return False  # locked by another process
+            insert = _dialect(connection).insert(scheduler_leases)  # type: ignore[attr-defined]
+            statement = insert.values(name=name, holder=holder, expires_at=now + ttl)
+            won = connection.execute(statement.on_conflict_do_nothing().returning(lease.name))
+            return won.first() is not None
+        if current.holder != holder and current.expires_at >= now:
+            return False
+        connection.execute(
+            scheduler_leases.update()
+            .where(lease.name == name)
+            .values(holder=holder, expires_at=now + ttl)
         )
-        won = self._connection().execute(statement.returning(scheduler_leases.c.holder)).first()
-        return won is not None
+        return True
 
 
 class SqlAlchemyEventLog:

@@ -4,6 +4,13 @@ The outbox row is the queue entry: ``outcome`` is null while the event waits, th
 ``DELIVERED``, ``FAILED`` (retries spent) or ``SKIPPED`` (its partner had no webhook when
 the sender looked). Each attempt is claimed with a conditional UPDATE guarded by the attempt
 count and the claim time, so one process makes it, however many run a sender.
+
+The sender's bookkeeping never waits for another process's lock on an outbox row: it runs in
+the writer's groups beside requests, and a group holds every lock it took until its commit, so
+two processes' groups that each wait on the other deadlock (PostgreSQL breaks the cycle only
+after ``deadlock_timeout``, a second in which every request of both groups waits). A row
+another transaction holds is being claimed or marked by it; the statements here pass it by
+(``FOR UPDATE SKIP LOCKED``; SQLite, whose writers never overlap, ignores the clause).
 """
 
 from __future__ import annotations
@@ -64,11 +71,8 @@ class SqlAlchemyWebhookStore:
         return [(row.partner_id, WebhookTarget(row.url, row.secret)) for row in rows]
 
     def skip_unregistered(self) -> int:
-        statement = (
-            outbox.update()
-            .where(_WAITING, outbox.c.partner_id.not_in(_REGISTERED))
-            .values(outcome=SKIPPED)
-        )
+        unlocked = _unlocked(_WAITING, outbox.c.partner_id.not_in(_REGISTERED))
+        statement = outbox.update().where(outbox.c.id.in_(unlocked)).values(outcome=SKIPPED)
         return self._connection().execute(statement).rowcount
 
     def due(self, now: datetime, limit: int) -> list[DueEvent]:
@@ -87,10 +91,12 @@ class SqlAlchemyWebhookStore:
         return [DueEvent(*row) for row in self._connection().execute(query)]
 
     def claim(self, event: DueEvent, now: datetime, until: datetime) -> bool:
+        unlocked = _unlocked(
+            outbox.c.id == event.id, outbox.c.attempts == event.attempts, _WAITING, _free(now)
+        )
         statement = (
             outbox.update()
-            .where(outbox.c.id == event.id, outbox.c.attempts == event.attempts, _WAITING)
-            .where(_free(now))
+            .where(outbox.c.id.in_(unlocked))
             .values(attempts=event.attempts + 1, claimed_until=until)
         )
         return self._connection().execute(statement).rowcount == 1
@@ -126,9 +132,10 @@ class SqlAlchemyWebhookStore:
         return self._connection().execute(statement).rowcount == 1
 
     def give_up(self, event_id: int) -> None:
+        unlocked = _unlocked(outbox.c.id == event_id, _WAITING)
         statement = (
             outbox.update()
-            .where(outbox.c.id == event_id, _WAITING)
+            .where(outbox.c.id.in_(unlocked))
             .values(outcome=FAILED, claimed_until=None)
         )
         self._connection().execute(statement)
@@ -162,6 +169,13 @@ DELIVERIES = (
     .join(outbox, outbox.c.id == webhook_deliveries.c.outbox_id)
     .order_by(webhook_deliveries.c.id)
 )
+
+
+def _unlocked(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The ids of the outbox rows that meet ``conditions`` and that no other transaction holds,
+    locked for this one (see the module docstring)."""
+    query = sa.select(outbox.c.id).where(*conditions)
+    return query.with_for_update(skip_locked=True, of=outbox).scalar_subquery()
 
 
 def _free(now: datetime) -> sa.ColumnElement[bool]:
