@@ -206,11 +206,20 @@ class _StoredDocument(Mapping[str, Any]):
 
     def _parsed(self) -> dict[str, Any]:
         if self._document is None:
+            # json, not orjson: orjson reads an integer beyond 64 bits as a float
             self._document = json.loads(self.text)
         return self._document
 
     def __getitem__(self, key: str) -> Any:
         return self._parsed()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get would go through __getitem__ and a KeyError for each absent key: a
+        # Retrieve's view asks for twenty optional fields, most of them absent
+        return self._parsed().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._parsed()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._parsed())
