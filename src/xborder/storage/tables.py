@@ -143,7 +143,6 @@ outbox = sa.Table(
     sa.CheckConstraint(_in("status", STATUSES), name="ck_outbox_status"),
 )
 sa.Index("ix_outbox_payment", outbox.c.payment_id, outbox.c.id)
-sa.Index("ix_outbox_undelivered", outbox.c.delivered_at, outbox.c.id)
 sa.Index("ix_outbox_pending", outbox.c.outcome, outbox.c.id)
 
 # --- projects, partner bindings and OAuth nonces (D11, D13; migration 0002) -----------------
