@@ -4,18 +4,22 @@ write are those D16 describes."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from tests.databases import truncate_all
 from tests.lifecycle_support import bind, request
 from xborder.clock import FixedClock
 from xborder.domain.ledger import EntryKind, Totals
 from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services import accounts
 from xborder.services.payments import PaymentRules, cancel_payment, create_payment
+from xborder.storage.prepared import Cursor
 from xborder.storage.tables import accounts as accounts_table
 from xborder.storage.tables import ledger_entries, queue_entries
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
@@ -95,3 +99,47 @@ def test_lock_creates_the_account_once_and_totals_filter_by_time(db: Engine) -> 
         assert uow.accounts.held("no-such-payment") == Totals.of([])
         assert uow.accounts.queue(account.account_id) == []
         assert uow.accounts.all("LEDGER3") == [account]
+
+
+def test_locking_an_open_account_runs_one_statement(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    with uow_factory() as uow:
+        opened = uow.accounts.lock("LEDGER4", "USD", NOW)
+        uow.commit()
+    calls: list[str] = []
+    for name in ("first", "rowcount"):
+        original = getattr(Cursor, name)
+
+        def spy(self: Cursor, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(Cursor, name, spy)
+    with uow_factory() as uow:
+        assert uow.accounts.lock("LEDGER4", "USD", NOW) == opened
+    assert calls == ["first"]  # the SELECT ... FOR UPDATE; no insert to try
+
+
+@pytest.mark.postgres
+def test_two_first_uses_at_once_open_one_account(postgres_session_engine: Engine) -> None:
+    """The second opener's insert waits for the first's commit, then reads its account."""
+    truncate_all(postgres_session_engine)
+    uow_factory = SqlAlchemyUowFactory(postgres_session_engine)
+    found: list[Any] = []
+
+    def second() -> None:
+        with uow_factory() as uow:
+            found.append(uow.accounts.lock("LEDGER5", "USD", NOW))
+            uow.commit()
+
+    with uow_factory() as uow:
+        first = uow.accounts.lock("LEDGER5", "USD", NOW)
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.2)  # blocked on the first's uncommitted account (or not yet started)
+        uow.commit()
+    thread.join(10)
+    assert found == [first]
+    assert len(_rows(postgres_session_engine, sa.select(accounts_table.c.account_id))) == 1

@@ -90,18 +90,23 @@ class SqlAlchemyAccountRepository:
         self._cursor = cursor
 
     def lock(self, partner_id: str, currency: str, now: datetime) -> Account:
-        values = {
-            "account_id": new_account_id(),
-            "partner_id": partner_id,
-            "currency": currency,
-            "threshold_minor": 0,
-            "created": now,
-            "version": 0,
-        }
-        self._cursor.rowcount(_INSERT_ACCOUNT, values)
-        row = self._cursor.first(_LOCK, {"partner": partner_id, "currency": currency})
-        if row is None:  # as Result.one(): the insert above guarantees the row
-            raise sa.exc.NoResultFound("No row was found when one was required")
+        key = {"partner": partner_id, "currency": currency}
+        row = self._cursor.first(_LOCK, key)
+        if row is None:  # the partner's first use of the currency: open its account
+            values = {
+                "account_id": new_account_id(),
+                "partner_id": partner_id,
+                "currency": currency,
+                "threshold_minor": 0,
+                "created": now,
+                "version": 0,
+            }
+            # a concurrent opener's row wins (its insert is waited for, then nothing): read
+            # again, in a statement that sees it
+            self._cursor.rowcount(_INSERT_ACCOUNT, values)
+            row = self._cursor.first(_LOCK, key)
+            if row is None:  # as Result.one(): the insert above guarantees the row
+                raise sa.exc.NoResultFound("No row was found when one was required")
         return _account(row)
 
     def find(self, partner_id: str, currency: str) -> Account | None:
