@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from tests.databases import truncate_all
 from tests.integration.test_repository import make_payment, stored
 from xborder.storage.engine import make_engine
-from xborder.storage.libpq import numbered
+from xborder.storage.libpq import LibpqCursor, numbered
 from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import outbox, payments
 from xborder.storage.transaction import Transaction
@@ -251,3 +251,65 @@ def test_a_connection_in_autocommit_runs_the_statement_through_psycopg(pg: Engin
         connection.autocommit = False
         transaction.close()
     assert message_of(pg, payment.id) == "kept"
+
+
+def test_a_held_savepoint_goes_in_one_round_trip_with_the_statement_after_it(
+    pg: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit's savepoint is sent in the pipeline of its first statement, not a round trip
+    ahead of it, and is a savepoint all the same: rolling back to it undoes only what
+    followed it."""
+    payment = stored(SqlAlchemyUowFactory(pg), make_payment())
+    separate: list[list[str]] = []
+    pipelined: list[list[str]] = []
+    send, pipeline = LibpqCursor.send, LibpqCursor._pipelined
+
+    def sending(self: LibpqCursor, statements: list[str]) -> None:
+        separate.append(statements)
+        send(self, statements)
+
+    def pipelining(self: LibpqCursor, held: list[str], *rest: Any) -> Any:
+        pipelined.append(held)
+        return pipeline(self, held, *rest)
+
+    monkeypatch.setattr(LibpqCursor, "send", sending)
+    monkeypatch.setattr(LibpqCursor, "_pipelined", pipelining)
+    transaction, _ = libpq_and_cursor(pg)
+    try:
+        cursor = transaction.cursor
+        cursor.rowcount(MARK, {"payment_id": payment.id, "message": "kept"})  # prepares MARK
+        outer = transaction.savepoint()
+        assert cursor.rowcount(MARK, {"payment_id": payment.id, "message": "undone"}) == 1
+        transaction.release(outer)
+        inner = transaction.savepoint()
+        assert cursor.rowcount(MARK, {"payment_id": payment.id, "message": "undone"}) == 1
+        transaction.rollback_to(inner)
+        transaction.commit()
+    finally:
+        transaction.close()
+    assert pipelined == [["SAVEPOINT xb1"], ["RELEASE SAVEPOINT xb1", "SAVEPOINT xb1"]]
+    assert separate == []
+    assert message_of(pg, payment.id) == "undone"  # the first savepoint's change was released
+
+
+def test_a_connection_lost_before_a_pipelined_statement_fails_it(pg: Engine) -> None:
+    engine = make_engine(pg.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        payment = stored(SqlAlchemyUowFactory(engine), make_payment())
+        transaction, _ = libpq_and_cursor(engine)
+        pid = transaction.cursor.first(BACKEND, {})
+        transaction.cursor.rowcount(MARK, {"payment_id": payment.id, "message": "m"})
+        with pg.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), pid)
+        transaction.savepoint()
+        with pytest.raises(OperationalError):
+            transaction.cursor.rowcount(MARK, {"payment_id": payment.id, "message": "m"})
+        with pytest.raises(psycopg.OperationalError):
+            transaction.close()
+        transaction, _ = libpq_and_cursor(engine)  # the pool's only connection: a new one
+        try:
+            assert transaction.cursor.first(BACKEND, {}) != pid
+        finally:
+            transaction.close()
+    finally:
+        engine.dispose()

@@ -160,7 +160,7 @@ class Cursor:
         dbapi_connection: Any,
         dialect: Dialect,
         pending: list[str] | None = None,
-        send_pending: Callable[[], None] | None = None,
+        take_pending: Callable[[], list[str]] | None = None,
     ) -> None:
         self._connection = dbapi_connection
         self._cursor: Any = None  # the driver's, made at the first statement
@@ -168,7 +168,7 @@ class Cursor:
         self._dialect = dialect
         # statements the transaction holds back until a statement of work (its savepoints)
         self._pending: list[str] = pending if pending is not None else []
-        self._send_pending = send_pending
+        self._take_pending = take_pending
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
         self.memo: dict[str, Any] = {}  # reads that hold for the rest of the transaction
 
@@ -176,10 +176,27 @@ class Cursor:
     def dialect_name(self) -> str:
         return str(self._dialect.name)
 
+    def _held(self) -> list[str]:
+        """The savepoint statements the transaction held back, taken to be sent now, before
+        a statement of work."""
+        if self._pending and self._take_pending is not None:
+            return self._take_pending()
+        return []
+
     def _send_held(self) -> None:
-        """Before a statement of work: the savepoint statements the transaction held back."""
-        if self._pending and self._send_pending is not None:
-            self._send_pending()
+        held = self._held()
+        if held:
+            self.send(held)
+
+    def send(self, statements: list[str]) -> None:
+        """Send statements without parameters or rows (savepoints), in order: on PostgreSQL
+        in one round trip (several statements in one call), on SQLite one call each (it runs
+        in process)."""
+        if self._dialect.name == "postgresql":
+            self.plain("; ".join(statements))
+        else:
+            for statement in statements:
+                self.plain(statement)
 
     def _execute(self, prepared: Prepared, values: Mapping[str, Any]) -> Any:
         """Run the statement; returns the driver's cursor (``rowcount``, ``fetchone``), whose

@@ -43,7 +43,6 @@ class Transaction:
         self._points: list[str] = []
         self._pending: list[str] = []  # savepoint statements not sent yet
         self._untouched = False  # nothing done since the innermost savepoint was opened
-        self._batches = engine.dialect.name == "postgresql"
         try:
             begin_on_driver(self._driver.dbapi_connection, engine.dialect.name, readonly=readonly)
         except BaseException:
@@ -53,7 +52,7 @@ class Transaction:
         self._open = True
         driver: Any = self._driver.dbapi_connection
         self.cursor = _cursor_type(engine.dialect)(
-            driver, engine.dialect, self._pending, self._send_pending
+            driver, engine.dialect, self._pending, self._take_pending
         )
         self.readonly = readonly
         # every repository over this transaction, built by its first unit of work
@@ -124,19 +123,19 @@ class Transaction:
             raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
         return self._points.pop()
 
+    def _take_pending(self) -> list[str]:
+        """The savepoint statements held back, for the cursor to send before (or with) its
+        statement of work; from now on they count as sent."""
+        self._untouched = False
+        pending = self._pending[:]
+        self._pending.clear()
+        return pending
+
     def _send_pending(self) -> None:
-        """Send the savepoint statements held back, before a statement of work. PostgreSQL
-        takes them in one round trip (several statements without parameters in one call);
-        SQLite's driver runs one statement a call, in process."""
-        pending, self._untouched = self._pending, False
-        if not pending:
-            return
-        if self._batches:
-            self.cursor.plain("; ".join(pending))
-        else:
-            for statement in pending:
-                self.cursor.plain(statement)
-        pending.clear()
+        """Send the savepoint statements held back, before a statement of work."""
+        pending = self._take_pending()
+        if pending:
+            self.cursor.send(pending)
 
     def commit(self) -> None:
         self._finish(commit=True)
