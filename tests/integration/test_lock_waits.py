@@ -12,9 +12,11 @@ that would wait fails with ``LockNotAvailable`` instead of passing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,8 +28,11 @@ from tests.integration.test_journal_storage import NOW, entry, record_of
 from tests.integration.test_lifecycle import World
 from xborder.services.payments import cancel_payment
 from xborder.services.ports import DueEvent
+from xborder.storage import writer
+from xborder.storage.accounts import SqlAlchemyAccountRepository
 from xborder.storage.journal import SqlAlchemyRequestJournal, pack
 from xborder.storage.lifecycle import SqlAlchemySchedule
+from xborder.storage.prepared import Cursor
 from xborder.storage.tables import journal_segments, outbox, scheduler_leases
 from xborder.storage.webhooks import SqlAlchemyWebhookStore
 
@@ -164,3 +169,52 @@ def test_a_prune_passes_the_segments_another_process_is_pruning(world: World) ->
     with engine.connect() as connection:
         left = sa.select(sa.func.count()).select_from(journal_segments)
         assert connection.execute(left).scalar_one() == 1
+
+
+def test_two_groups_locking_in_opposite_orders_break_the_cycle_by_lock_timeout(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes' groups each hold one account and want the other's next: the second
+    unit of a group gives up on the lock after GROUP_LOCK_TIMEOUT and runs again in a later
+    group, where it waits its turn, instead of both groups waiting out deadlock_timeout."""
+    engine = world.engine
+    with transaction(engine) as setup:
+        for partner in ("LOCK-X", "LOCK-Y"):
+            SqlAlchemyAccountRepository(lambda: setup, Cursor(setup.connection.dbapi_connection,
+                                        engine.dialect)).lock(partner, "USD", NOW)  # fmt: skip
+        setup.commit()
+    states: list[str | None] = []
+    sqlstate = writer._sqlstate
+
+    def recording(exc: BaseException) -> str | None:
+        states.append(sqlstate(exc))
+        return states[-1]
+
+    monkeypatch.setattr(writer, "_sqlstate", recording)
+    both_hold = threading.Barrier(2)
+
+    def lock(partner: str, wait: bool) -> writer.Unit[str]:
+        def unit(uow_factory: Any) -> str:
+            with uow_factory() as uow:
+                uow.accounts.lock(partner, "USD", NOW)
+                if wait:
+                    both_hold.wait(timeout=10)
+                uow.commit()
+            return partner
+
+        return unit
+
+    outcomes: dict[str, list[Any]] = {}
+    groups = {"a": [lock("LOCK-X", True), lock("LOCK-Y", False)],
+              "b": [lock("LOCK-Y", True), lock("LOCK-X", False)]}  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda n=n, g=g: outcomes.update({n: writer.run_group(engine, g)}))
+        for n, g in groups.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    values = [[o.error or o.value for o in outcomes[name]] for name in ("a", "b")]
+    assert values == [["LOCK-X", "LOCK-Y"], ["LOCK-Y", "LOCK-X"]]
+    assert "55P03" in states and "40P01" not in states  # a lock timeout, never a deadlock

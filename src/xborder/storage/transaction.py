@@ -123,6 +123,14 @@ class Transaction:
             raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
         return self._points.pop()
 
+    def hold(self, statement: str) -> None:
+        """Send ``statement`` (no parameters, no rows) with the next statement of work, as
+        the savepoints are; outside any savepoint only (a setting made inside one would end
+        with it)."""
+        if self._points:
+            raise RuntimeError("hold() inside a savepoint")
+        self._pending.append(statement)
+
     def _take_pending(self) -> list[str]:
         """The savepoint statements held back, for the cursor to send before (or with) its
         statement of work; from now on they count as sent."""

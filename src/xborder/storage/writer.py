@@ -76,6 +76,15 @@ committed and let go of its locks."""
 
 UNIT_ATTEMPTS = 4
 
+GROUP_LOCK_TIMEOUT = "200ms"
+"""PostgreSQL: how long a unit after the first of a group waits for a row lock before it is
+rolled back to its savepoint and run again in a later group (``lock_timeout``, lock-not-
+available: :data:`TRANSIENT`). Two processes' groups that each hold what the other's next unit
+wants wait on each other, and PostgreSQL finds that cycle only after ``deadlock_timeout`` (a
+second by default, which every unit of both groups waits out); the timeout breaks it sooner.
+A group's first unit holds no lock of its group's yet and waits as long as it needs, and so
+does every unit run again: a unit gives up on a lock this way at most once."""
+
 
 @dataclass(slots=True)
 class GroupStats:
@@ -107,7 +116,7 @@ def run_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
     outcomes: list[_Outcome[Any] | None] = [None] * len(units)
     pending = list(range(len(units)))
     for attempt in range(1, UNIT_ATTEMPTS + 1):
-        results = _locked_group(engine, [units[i] for i in pending])
+        results = _locked_group(engine, [units[i] for i in pending], impatient=attempt == 1)
         again = []
         for index, outcome in zip(pending, results, strict=True):
             if outcome.transient and attempt < UNIT_ATTEMPTS:
@@ -121,25 +130,34 @@ def run_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
     return [outcome if outcome is not None else _Outcome() for outcome in outcomes]
 
 
-def _locked_group(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
+def _locked_group(
+    engine: Engine, units: list[Unit[Any]], *, impatient: bool = False
+) -> list[_Outcome[Any]]:
     lock = write_lock(engine)
     if lock is not None:
         lock.acquire()
     try:
-        return _in_transaction(engine, units)
+        return _in_transaction(engine, units, impatient=impatient)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _in_transaction(engine: Engine, units: list[Unit[Any]]) -> list[_Outcome[Any]]:
+def _in_transaction(
+    engine: Engine, units: list[Unit[Any]], *, impatient: bool = False
+) -> list[_Outcome[Any]]:
     try:
         transaction = Transaction(engine)
     except Exception as exc:  # noqa: BLE001 - the units' callers get it
         return [_Outcome(error=exc) for _ in units]
     try:
         factory = NestedUowFactory(engine, transaction)
-        outcomes = [_run_unit(transaction, factory, unit) for unit in units]
+        outcomes = []
+        for position, unit in enumerate(units):
+            if position == 1 and impatient and engine.dialect.name == "postgresql":
+                # sent with the second unit's first statement (xborder.storage.libpq)
+                transaction.hold(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT}'")
+            outcomes.append(_run_unit(transaction, factory, unit))
         transaction.commit()
     except Exception as exc:
         log.error("a write group of %d failed to commit", len(units), exc_info=exc)
