@@ -108,7 +108,7 @@ class LibpqCursor(Cursor):
         held = self._held()
         if not self._began():
             if held:
-                super().send(held)
+                self.send(held)
             return super()._execute(prepared, values)
         compiled = prepared.compiled(self._numbered)
         # numbered placeholders are positional: the values come as a sequence, in their order
@@ -150,7 +150,7 @@ class LibpqCursor(Cursor):
         name = statements.names.get((sql, types))
         if name is None:
             if held:  # sent first: a savepoint must be open before the prepare can fail
-                super().send(held)
+                self.send(held)
                 held = []
             name = statements.new_name()
             self._check(self._pgconn.prepare(name, sql.encode(self._encoding), types))

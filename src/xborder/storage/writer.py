@@ -152,9 +152,10 @@ def _in_transaction(
         return [_Outcome(error=exc) for _ in units]
     try:
         factory = NestedUowFactory(engine, transaction)
+        timed_locks = impatient and engine.dialect.name == "postgresql"
         outcomes = []
         for position, unit in enumerate(units):
-            if position == 1 and impatient and engine.dialect.name == "postgresql":
+            if position == 1 and timed_locks:
                 # sent with the second unit's first statement (xborder.storage.libpq)
                 transaction.hold(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT}'")
             outcomes.append(_run_unit(transaction, factory, unit))
@@ -247,13 +248,9 @@ class Writer:
         while self._pending:
             batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
             outcomes = self.stats.timed(self.engine, [unit for unit, _ in batch])
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.cancelled():
-                    continue
-                if outcome.error is not None:
-                    future.set_exception(outcome.error)
-                else:
-                    future.set_result(outcome.value)
+            _settle_all(
+                [(future, outcome) for (_, future), outcome in zip(batch, outcomes, strict=True)]
+            )
 
     def close(self) -> None:
         """Stop the writer thread, after the groups already queued (PostgreSQL)."""
@@ -372,7 +369,8 @@ def _settle(future: Future[Any] | asyncio.Future[Any], outcome: _Outcome[Any]) -
 
 
 def _settle_all(answers: _Answers) -> None:
-    """On the loop: answer every caller of a group that still waits."""
+    """On the loop: answer every caller of a group that still waits (a cancelled one is
+    done already)."""
     for future, outcome in answers:
         if not future.done():  # a caller cancelled meanwhile
             _settle(future, outcome)
