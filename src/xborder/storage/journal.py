@@ -32,7 +32,7 @@ from xborder.services.journal_ports import (
 )
 from xborder.services.ports import DeliveryRecord
 from xborder.storage.tables import journal_segments, outbox, webhook_deliveries
-from xborder.storage.webhooks import DELIVERIES
+from xborder.storage.webhooks import DELIVERIES, unlocked
 
 _AT, _PARTNER, _PAYMENT, _STATUS = (
     JournalEntry._fields.index(name) for name in ("at", "partner_id", "payment_id", "status")
@@ -44,12 +44,7 @@ _INSERT = journal_segments.insert()
 # A segment another process holds is being pruned by it: passed by, never waited for (a
 # prune runs in a writer group beside requests; see xborder.storage.webhooks on the waits
 # between two processes' groups). SQLite, whose writers never overlap, ignores the clause.
-_UNLOCKED = (
-    sa.select(_S.id)
-    .where(_S.id == sa.bindparam("segment"))
-    .with_for_update(skip_locked=True)
-    .scalar_subquery()
-)
+_UNLOCKED = unlocked(_S.id, _S.id == sa.bindparam("segment"))
 _DELETE = journal_segments.delete().where(_S.id.in_(_UNLOCKED))
 _SKIP = (
     journal_segments.update()

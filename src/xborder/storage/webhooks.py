@@ -71,8 +71,8 @@ class SqlAlchemyWebhookStore:
         return [(row.partner_id, WebhookTarget(row.url, row.secret)) for row in rows]
 
     def skip_unregistered(self) -> int:
-        unlocked = _unlocked(_WAITING, outbox.c.partner_id.not_in(_REGISTERED))
-        statement = outbox.update().where(outbox.c.id.in_(unlocked)).values(outcome=SKIPPED)
+        unheld = unlocked(outbox.c.id, _WAITING, outbox.c.partner_id.not_in(_REGISTERED))
+        statement = outbox.update().where(outbox.c.id.in_(unheld)).values(outcome=SKIPPED)
         return self._connection().execute(statement).rowcount
 
     def due(self, now: datetime, limit: int) -> list[DueEvent]:
@@ -91,12 +91,16 @@ class SqlAlchemyWebhookStore:
         return [DueEvent(*row) for row in self._connection().execute(query)]
 
     def claim(self, event: DueEvent, now: datetime, until: datetime) -> bool:
-        unlocked = _unlocked(
-            outbox.c.id == event.id, outbox.c.attempts == event.attempts, _WAITING, _free(now)
+        unheld = unlocked(
+            outbox.c.id,
+            outbox.c.id == event.id,
+            outbox.c.attempts == event.attempts,
+            _WAITING,
+            _free(now),
         )
         statement = (
             outbox.update()
-            .where(outbox.c.id.in_(unlocked))
+            .where(outbox.c.id.in_(unheld))
             .values(attempts=event.attempts + 1, claimed_until=until)
         )
         return self._connection().execute(statement).rowcount == 1
@@ -132,10 +136,10 @@ class SqlAlchemyWebhookStore:
         return self._connection().execute(statement).rowcount == 1
 
     def give_up(self, event_id: int) -> None:
-        unlocked = _unlocked(outbox.c.id == event_id, _WAITING)
+        unheld = unlocked(outbox.c.id, outbox.c.id == event_id, _WAITING)
         statement = (
             outbox.update()
-            .where(outbox.c.id.in_(unlocked))
+            .where(outbox.c.id.in_(unheld))
             .values(outcome=FAILED, claimed_until=None)
         )
         self._connection().execute(statement)
@@ -171,11 +175,12 @@ DELIVERIES = (
 )
 
 
-def _unlocked(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    """The ids of the outbox rows that meet ``conditions`` and that no other transaction holds,
-    locked for this one (see the module docstring)."""
-    query = sa.select(outbox.c.id).where(*conditions)
-    return query.with_for_update(skip_locked=True, of=outbox).scalar_subquery()
+def unlocked(key: sa.Column[int], *conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The ``key`` of the rows of its table that meet ``conditions`` and that no other
+    transaction holds, locked for this one (see the module docstring; the journal's pruning
+    uses it too)."""
+    query = sa.select(key).where(*conditions)
+    return query.with_for_update(skip_locked=True, of=key.table).scalar_subquery()
 
 
 def _free(now: datetime) -> sa.ColumnElement[bool]:
