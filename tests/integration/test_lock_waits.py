@@ -29,10 +29,8 @@ from tests.integration.test_lifecycle import World
 from xborder.services.payments import cancel_payment
 from xborder.services.ports import DueEvent
 from xborder.storage import writer
-from xborder.storage.accounts import SqlAlchemyAccountRepository
 from xborder.storage.journal import SqlAlchemyRequestJournal, pack
 from xborder.storage.lifecycle import SqlAlchemySchedule
-from xborder.storage.prepared import Cursor
 from xborder.storage.tables import journal_segments, outbox, scheduler_leases
 from xborder.storage.webhooks import SqlAlchemyWebhookStore
 
@@ -178,11 +176,10 @@ def test_two_groups_locking_in_opposite_orders_break_the_cycle_by_lock_timeout(
     unit of a group gives up on the lock after GROUP_LOCK_TIMEOUT and runs again in a later
     group, where it waits its turn, instead of both groups waiting out deadlock_timeout."""
     engine = world.engine
-    with transaction(engine) as setup:
+    with world.uow() as uow:
         for partner in ("LOCK-X", "LOCK-Y"):
-            SqlAlchemyAccountRepository(lambda: setup, Cursor(setup.connection.dbapi_connection,
-                                        engine.dialect)).lock(partner, "USD", NOW)  # fmt: skip
-        setup.commit()
+            uow.accounts.lock(partner, "USD", NOW)
+        uow.commit()
     states: list[str | None] = []
     sqlstate = writer._sqlstate
 
