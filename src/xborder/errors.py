@@ -2,9 +2,10 @@
 
 Each layer defines its errors in one module: ``xborder.domain.errors``,
 ``xborder.security.errors``, ``xborder.services.errors``, ``xborder.api.problems`` (the
-HTTP request itself), ``xborder.cli.errors`` (exit codes) and the public client's
-``xborder.client._errors``. ``xborder.api.errors`` holds no classes: it is the one table that
-turns them into HTTP answers. The subtrees not drawn below are drawn in their modules.
+HTTP request itself), ``xborder.cli.errors`` (exit codes), ``xborder.storage.errors`` and
+the public client's ``xborder.client._errors``. ``xborder.api.errors`` holds no classes: it
+is the one table that turns them into HTTP answers. The subtrees not drawn below are drawn
+in their modules.
 
 Hierarchy::
 
@@ -41,7 +42,9 @@ Outside the root, never reaching a client as such: ``UnpricedCurrency``
 (xborder.domain.errors) and ``_AmountTooSmall`` (xborder.services.errors), ``ValueError``
 subclasses that ``create_payment`` turns into a rejection; ``DecodeError``
 (xborder.api.codecs), a ``ValueError`` its callers turn into ``MalformedBody`` or
-``PayloadDecryptionError``; and the command line's click exceptions (xborder.cli.errors).
+``PayloadDecryptionError``; the command line's click exceptions (xborder.cli.errors); and
+``SavepointsNeeded`` (xborder.storage.errors), a ``BaseException`` by which a transaction
+without savepoints tells the writer to run its group again with them.
 """
 
 from __future__ import annotations

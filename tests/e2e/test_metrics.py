@@ -59,6 +59,7 @@ def test_requests_payments_and_outbox_are_counted(client: TestClient) -> None:
     assert seen[("xborder_writer_units_total", ())] == 3
     assert 1 <= seen[("xborder_writer_groups_total", ())] <= 3
     assert seen[("xborder_writer_group_seconds_total", ())] > 0
+    assert seen[("xborder_writer_groups_rerun_total", ())] == 0  # no unit failed after a change
 
 
 def test_metrics_need_the_admin_token(client: TestClient) -> None:

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tests.integration.test_repository import make_payment
 from xborder.domain.states import PaymentStatus
 from xborder.services.errors import DuplicateReference
 from xborder.services.payments import UowFactory
+from xborder.storage import writer as writer_module
+from xborder.storage.engine import make_engine
+from xborder.storage.migrate import upgrade
+from xborder.storage.prepared import Prepared
 from xborder.storage.transaction import Transaction
-from xborder.storage.unit_of_work import SqlAlchemyUowFactory
-from xborder.storage.writer import Unit, Writer, run_group
+from xborder.storage.unit_of_work import NestedUowFactory, SqlAlchemyUowFactory
+from xborder.storage.writer import GUARDED_GROUPS, GroupStats, Unit, Writer, run_group
 
 
 class Refused(Exception):
@@ -57,7 +64,105 @@ def test_a_failing_unit_in_the_middle_of_a_group_rolls_back_alone(db: Engine) ->
     assert not _stored(db, "B")
 
 
-def test_a_unit_keeps_what_its_inner_unit_of_work_committed_before_a_refusal(db: Engine) -> None:
+@pytest.fixture
+def modes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each transaction the writer opens from now on has savepoints, in order."""
+    opened: list[bool] = []
+
+    class Recorded(Transaction):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self.savepoints)
+
+    monkeypatch.setattr(writer_module, "Transaction", Recorded)
+    return opened
+
+
+def _read_then_refuse(reference: str) -> Unit[str]:
+    def unit(factory: UowFactory) -> str:
+        with factory() as uow:
+            uow.payments.get_by_reference("PARTNER", reference)
+        raise Refused(reference)
+
+    return unit
+
+
+def test_a_group_whose_units_succeed_runs_once_without_savepoints(
+    db: Engine, modes: list[bool]
+) -> None:
+    outcomes = run_group(db, [_add("A"), _add("B")])
+    assert [o.error for o in outcomes] == [None, None]
+    assert modes == [False]
+    assert _stored(db, "A") and _stored(db, "B")
+
+
+@pytest.mark.parametrize(
+    ("middle", "runs"),
+    [(_read_then_refuse, [False]), (_add_then_fail, [False, True])],
+    ids=["refused-before-a-change", "failed-after-a-change"],
+)
+def test_a_failing_unit_runs_its_group_again_only_if_it_changed_something(
+    db: Engine, modes: list[bool], middle: Callable[[str], Unit[str]], runs: list[bool]
+) -> None:
+    outcomes = run_group(db, [_add("A"), middle("B"), _add("C")])
+    assert isinstance(outcomes[1].error, Refused)
+    assert outcomes[0].error is None and outcomes[2].error is None
+    assert modes == runs  # without savepoints, then (only if needed) with them
+    assert _stored(db, "A") and _stored(db, "C") and not _stored(db, "B")
+
+
+def test_a_unit_whose_statement_failed_runs_its_group_again_with_savepoints(
+    db: Engine, modes: list[bool]
+) -> None:
+    """A failed statement counts as a change: on PostgreSQL it aborts the transaction, so
+    only a savepoint lets the others of the group go on."""
+    missing = Prepared(sa.select(sa.table("no_such_table", sa.column("x")).c.x))
+
+    def unit(factory: UowFactory) -> None:
+        assert isinstance(factory, NestedUowFactory)
+        factory.transaction.cursor.first(missing, {})
+
+    outcomes = run_group(db, [_add("A"), unit, _add("C")])
+    assert modes == [False, True]
+    assert isinstance(outcomes[1].error, sa.exc.DBAPIError)
+    assert _stored(db, "A") and _stored(db, "C")
+
+
+def test_after_a_group_ran_again_the_next_groups_open_savepoints_from_the_start(
+    db: Engine, modes: list[bool]
+) -> None:
+    stats = GroupStats()
+    stats.timed(db, [_add_then_fail("X")])
+    assert (stats.rerun, modes) == (1, [False, True])
+    for i in range(GUARDED_GROUPS + 1):
+        stats.timed(db, [_add(f"N{i}")])
+    assert modes[2:] == [True] * GUARDED_GROUPS + [False]
+    assert stats.rerun == 1 and stats.groups == GUARDED_GROUPS + 2
+
+
+def test_a_group_without_savepoints_sends_none(tmp_path: Path) -> None:
+    """Traced on SQLite: two units, their work and the group's COMMIT, nothing else."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'traced.db'}")
+    upgrade(engine)
+    sent: list[str] = []
+
+    class Traced(Transaction):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.cursor._connection.set_trace_callback(sent.append)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(writer_module, "Transaction", Traced)
+            run_group(engine, [_add("ONE"), _add("TWO")])
+    finally:
+        engine.dispose()
+    assert [statement.split()[0] for statement in sent] == ["INSERT", "INSERT", "COMMIT"]
+
+
+def test_a_unit_keeps_what_its_inner_unit_of_work_committed_before_a_refusal(
+    db: Engine, modes: list[bool]
+) -> None:
     """The request path returns a refusal as the unit's value: the nonce recorded first by
     the gate stays, the refused use case's writes do not."""
 
@@ -71,6 +176,7 @@ def test_a_unit_keeps_what_its_inner_unit_of_work_committed_before_a_refusal(db:
 
     outcome = run_group(db, [unit])[0]
     assert isinstance(outcome.value, Refused)
+    assert modes == [False, True]  # only a savepoint undoes the use case and keeps the nonce
     assert not _stored(db, "REFUSED")
     with SqlAlchemyUowFactory(db)() as uow:
         assert not uow.nonces.record("key", "nonce-1", 1_700_000_000)  # it was kept
@@ -127,13 +233,13 @@ def _stored_elsewhere(db: Engine, reference: str) -> bool:
 def _group_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of each group the writer runs from now on, in order."""
     groups: list[int] = []
-    original = run_group
+    original = writer_module._run_group
 
-    def counting(engine: Engine, units: list[Unit[object]]) -> list[Any]:
+    def counting(engine: Engine, units: list[Unit[object]], *, savepoints: bool) -> Any:
         groups.append(len(units))
-        return original(engine, units)
+        return original(engine, units, savepoints=savepoints)
 
-    monkeypatch.setattr("xborder.storage.writer.run_group", counting)
+    monkeypatch.setattr(writer_module, "_run_group", counting)
     return groups
 
 

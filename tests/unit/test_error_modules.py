@@ -24,6 +24,7 @@ ERROR_MODULES = frozenset(
         "xborder.services.errors",
         "xborder.api.problems",
         "xborder.api.codecs.base",  # DecodeError: the codecs' own, caught by their callers
+        "xborder.storage.errors",  # SavepointsNeeded: the writer's signal, never a client's
         "xborder.cli.errors",
         "xborder.client._errors",  # the public client's, kept apart from the server's code
     }

@@ -125,7 +125,11 @@ class Metrics:
                     status = sample.labels["status"]
                     by_status[status] = by_status.get(status, 0) + int(sample.value)
         writer = self._writer
-        snapshot = GroupStats(writer.groups, writer.units, writer.seconds) if writer else None
+        snapshot = (
+            GroupStats(writer.groups, writer.units, writer.seconds, writer.rerun)
+            if writer
+            else None
+        )
         return Figures(by_status, store_counts(self._engine), self._dropped(), snapshot)
 
     def render(self) -> bytes:
@@ -179,6 +183,11 @@ def _writer_families(stats: GroupStats) -> Iterator[Metric]:
         "xborder_writer_group_seconds",
         "Seconds from a group's start to its commit, summed",
         stats.seconds,
+    )
+    yield CounterMetricFamily(
+        "xborder_writer_groups_rerun",
+        "Groups run again with a savepoint per unit, after a unit failed having changed something",
+        stats.rerun,
     )
 
 

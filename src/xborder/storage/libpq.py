@@ -113,16 +113,23 @@ class LibpqCursor(Cursor):
         compiled = prepared.compiled(self._numbered)
         # numbered placeholders are positional: the values come as a sequence, in their order
         parameters = cast(Sequence[Any], compiled.parameters(values))
+        if not compiled.reads:
+            self.changes += 1
         try:
             return self._run(compiled.sql, parameters, held)
         except errors.Error as exc:
+            self.changes += 1
             raise self._wrapped(compiled.sql, parameters, exc) from exc
 
     def plain(self, sql: str) -> None:
         if not self._began():
             super().plain(sql)
             return
-        self._check(self._pgconn.exec_(sql.encode(self._encoding)))
+        try:
+            self._check(self._pgconn.exec_(sql.encode(self._encoding)))
+        except errors.Error:
+            self.changes += 1
+            raise
 
     def _began(self) -> bool:
         """Whether the transaction is open, after opening it as psycopg would at its next

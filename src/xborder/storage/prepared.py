@@ -37,6 +37,7 @@ class Compiled:
     columns: tuple[str, ...]  # result column names, in order
     results: tuple[tuple[int, Processor], ...]  # result columns whose type converts them
     positional: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # None: named style
+    reads: bool  # a SELECT: changes nothing (a transaction without savepoints counts the rest)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.binds:
@@ -109,8 +110,10 @@ class Prepared:
             if process is not None:
                 results.append((index, process))
         order = tuple(compiled.positiontup) if compiled.positional else None
+        # a SELECT (a WITH could hold an UPDATE: not counted as a read)
+        reads = isinstance(statement, sa.Select) and compiled.string.startswith("SELECT")
         return Compiled(compiled.string, tuple(binds), tuple(columns), tuple(results),
-                        _positional(order))  # fmt: skip
+                        _positional(order), reads)  # fmt: skip
 
     def _statement_for(self, dialect: Dialect) -> Executable:
         statement = self._statements.get(dialect.name)
@@ -171,6 +174,9 @@ class Cursor:
         self._take_pending = take_pending
         self._errors: type[Exception] = dialect.loaded_dbapi.Error
         self.memo: dict[str, Any] = {}  # reads that hold for the rest of the transaction
+        # statements run that may have changed something: every one but a read, and every
+        # one that failed (a transaction without savepoints reads it: xborder.storage.transaction)
+        self.changes = 0
 
     @property
     def dialect_name(self) -> str:
@@ -207,9 +213,12 @@ class Cursor:
         cursor = self._cursor
         if cursor is None:
             cursor = self._cursor = self._connection.cursor()
+        if not compiled.reads:
+            self.changes += 1
         try:
             cursor.execute(compiled.sql, parameters)
         except self._errors as exc:
+            self.changes += 1
             raise self._wrapped(compiled.sql, parameters, exc) from exc
         return cursor
 
@@ -222,12 +231,17 @@ class Cursor:
         PostgreSQL several at once, separated by semicolons). Errors are the driver's."""
         if self._plain is None:
             self._plain = self._connection.cursor()
-        self._plain.execute(sql)
+        try:
+            self._plain.execute(sql)
+        except self._errors:
+            self.changes += 1
+            raise
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         self._send_held()
         compiled = prepared.compiled(self._dialect)
         parameters = [compiled.parameters(values) for values in rows]
+        self.changes += 1
         cursor = self._connection.cursor()
         try:
             cursor.executemany(compiled.sql, parameters)

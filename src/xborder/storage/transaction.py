@@ -11,6 +11,12 @@ go to whichever of the two holds the transaction, once.
 Savepoints are issued on the driver: the writer (:mod:`xborder.storage.writer`) runs each unit
 of work of a group inside one, so a unit that fails rolls back alone while the others of its
 group commit together.
+
+A transaction opened with ``savepoints=False`` sends none: it counts instead what its cursor
+ran that may have changed something (every statement but a read, and every statement that
+failed). A savepoint within which nothing was counted has nothing to undo; rolling back one
+within which something was raises :class:`SavepointsNeeded`, and the writer runs its group
+again in a transaction with savepoints.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect, Engine
 
 from xborder.storage.engine import READONLY, begin_on_driver
+from xborder.storage.errors import SavepointsNeeded
 from xborder.storage.prepared import Cursor
 
 if TYPE_CHECKING:
@@ -28,11 +35,20 @@ if TYPE_CHECKING:
 
 
 class Transaction:
-    """One transaction on one pooled connection; ``close()`` returns the connection."""
+    """One transaction on one pooled connection; ``close()`` returns the connection.
 
-    def __init__(self, engine: Engine, *, readonly: bool = False, held: Any = None) -> None:
+    Args:
+        savepoints: False for a transaction that only counts its changes instead of opening
+            savepoints (see the module docstring).
+    """
+
+    def __init__(
+        self, engine: Engine, *, readonly: bool = False, held: Any = None, savepoints: bool = True
+    ) -> None:
         self._engine = engine
         self._readonly = readonly
+        self.savepoints = savepoints
+        self._marks: list[int] = []  # without savepoints: the count of changes at each open one
         # the pool's proxy of the DBAPI connection; a ``held`` one stays checked out after
         # close() (the reader keeps one for the event loop's reads)
         self._held = held is not None
@@ -61,6 +77,7 @@ class Transaction:
     def connection(self) -> Connection:
         """SQLAlchemy's Connection over this transaction's driver connection, made on first
         use; its autobegin joins the transaction already open."""
+        self.cursor.changes += 1  # whatever a cold repository runs may change something
         if self._connection is None:
             if self._driver is None:
                 raise RuntimeError("the transaction is closed")
@@ -83,6 +100,9 @@ class Transaction:
         nothing done in between, marks the same point and is not opened at all; one ended
         with nothing done inside it costs nothing.
         """
+        if not self.savepoints:
+            self._marks.append(self.cursor.changes)
+            return f"xb{len(self._marks)}"
         name = f"xb{len(self._points) + 1}"
         if self._untouched and self._points:  # the same point as the one that holds it
             self._points.append(self._points[-1])
@@ -94,6 +114,9 @@ class Transaction:
 
     def release(self, name: str) -> None:
         """Keep what was done since the savepoint (it becomes part of the transaction)."""
+        if not self.savepoints:
+            self._end_mark(name)
+            return
         point = self._end(name)
         if point != name:  # it shared the point of the one that holds it: nothing to end
             return
@@ -104,7 +127,15 @@ class Transaction:
             self._pending.append(f"RELEASE SAVEPOINT {name}")
 
     def rollback_to(self, name: str) -> None:
-        """Undo what was done since the savepoint, and forget it."""
+        """Undo what was done since the savepoint, and forget it.
+
+        Raises:
+            SavepointsNeeded: without savepoints, when something may have changed since.
+        """
+        if not self.savepoints:
+            if self.cursor.changes != self._end_mark(name):
+                raise SavepointsNeeded(name)
+            return  # nothing was changed since: nothing to undo
         point = self._end(name)
         self._untouched = False
         if self._pending and self._pending[-1] == f"SAVEPOINT {point}":
@@ -123,11 +154,19 @@ class Transaction:
             raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
         return self._points.pop()
 
+    def _end_mark(self, name: str) -> int:
+        """Without savepoints: close the innermost, ``name``; the count of changes when it
+        opened."""
+        depth = len(self._marks)
+        if name != f"xb{depth}":
+            raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
+        return self._marks.pop()
+
     def hold(self, statement: str) -> None:
         """Send ``statement`` (no parameters, no rows) with the next statement of work, as
         the savepoints are; outside any savepoint only (a setting made inside one would end
         with it)."""
-        if self._points:
+        if self._points or self._marks:
             raise RuntimeError("hold() inside a savepoint")
         self._pending.append(statement)
 
