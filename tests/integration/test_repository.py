@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from xborder.domain.states import PaymentStatus, PendingStage
 from xborder.services.errors import ConflictError, DuplicateReference
 from xborder.services.payments import PaymentRules, cancel_payment
 from xborder.services.unit_of_work import AbstractUnitOfWork
+from xborder.storage import payments as storage_payments
 from xborder.storage.prepared import Cursor, Prepared
 from xborder.storage.tables import metadata, outbox
 from xborder.storage.unit_of_work import SqlAlchemyUowFactory
@@ -118,6 +120,55 @@ def test_the_request_document_is_parsed_only_when_read(db: Engine) -> None:
     assert loaded.request._document is None  # type: ignore[attr-defined]
     assert dict(loaded.request) == payment.request and len(loaded.request) > 0
     assert loaded.request.get("no such field") is None
+
+
+def _stored_quote(db: Engine, payment_id: str) -> str:
+    with db.connect() as connection:
+        query = sa.text("SELECT quote_json FROM payments WHERE id = :id")
+        return str(connection.execute(query, {"id": payment_id}).scalar_one())
+
+
+def test_a_cancel_never_decodes_the_stored_quote(
+    db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the quote is decoded on its first read; a cancel never reads it, and its
+    save leaves the stored quote as it was."""
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = stored(uow_factory, make_payment("LAZY-Q"))
+    before = _stored_quote(db, payment.id)
+    decoded: list[str | None] = []
+    original = storage_payments._quote
+
+    def counting(text: str | None) -> Quote | None:
+        decoded.append(text)
+        return original(text)
+
+    monkeypatch.setattr(storage_payments, "_quote", counting)
+    with uow_factory() as uow:
+        uow.payments.save(cancelled(uow, payment.id))
+        uow.commit()
+    assert decoded == []
+    assert _stored_quote(db, payment.id) == before
+    with uow_factory(readonly=True) as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+    assert loaded is not None and loaded.quote == payment.quote and decoded == [before]
+
+
+def test_a_quote_set_on_a_loaded_payment_is_saved(db: Engine) -> None:
+    uow_factory = SqlAlchemyUowFactory(db)
+    payment = stored(uow_factory, make_payment("LAZY-SET"))
+    fee = Money.of("2.50", "USD")
+    with uow_factory() as uow:
+        loaded = uow.payments.get("PARTNER", payment.id)
+        assert loaded is not None and loaded.quote is not None
+        loaded.quote = dataclasses.replace(loaded.quote, fees=fee)
+        uow.payments.save(loaded)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        again = uow.payments.get("PARTNER", payment.id)
+    assert again is not None and again.quote is not None and again.quote.fees == fee
+    copy = dataclasses.replace(again, events=[])  # as a use case copies its answer
+    assert copy.quote == again.quote and copy.id == again.id
 
 
 def test_duplicate_reference_is_refused(db: Engine) -> None:
