@@ -71,7 +71,13 @@ def test_text_sorts_in_time_order() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-12-06 23:40:00", "2026-12-06 23:40:00.5", "2026-12-06T23:40:00.000001"]
+    "text",
+    [
+        "2026-12-06 23:40:00",
+        "2026-12-06 23:40:00.5",
+        "2026-12-06T23:40:00.000001",
+        "2026-12-06 23:40:00.1+0530",  # the stored text's length, with an offset
+    ],
 )
 def test_reads_text_written_by_others(text: str) -> None:
     """A default written by the database itself, or by hand, reads as the dialect read it."""

@@ -55,14 +55,20 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
         return _sqlite_datetime
 
 
+_STORED_LENGTH = len("2026-01-01 00:00:00.000000")
+
+
 def _sqlite_text(value: datetime | None) -> str | None:
     """SQLite's stored form of an aware datetime: UTC, as SQLAlchemy's ``DATETIME`` writes
     it (``YYYY-MM-DD HH:MM:SS.ffffff``, so that stored values compare as text in time order)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less "+00:00"
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+    # the naive UTC time's text: an aware one formats its offset, at twice the cost
+    return datetime.combine(value.date(), value.time()).isoformat(" ", "microseconds")
 
 
 def _sqlite_datetime(value: str | None) -> datetime | None:
@@ -70,6 +76,8 @@ def _sqlite_datetime(value: str | None) -> datetime | None:
     parses, with ``fromisoformat``)."""
     if value is None:
         return None
+    if len(value) == _STORED_LENGTH and value[20:].isdigit():  # as written above: no offset
+        return datetime.fromisoformat(value + "+00:00")  # a fifth of the cost of .replace()
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
