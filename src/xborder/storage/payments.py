@@ -12,7 +12,6 @@ import json
 import os
 import time
 import uuid
-import weakref
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -115,10 +114,6 @@ class SqlAlchemyPaymentRepository:
 
     def __init__(self, cursor: Cursor) -> None:
         self._cursor = cursor
-        # the columns of each payment as loaded, so that a save writes only what changed
-        self._loaded: weakref.WeakKeyDictionary[Payment, dict[str, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
 
     def add(self, payment: Payment) -> None:
         try:
@@ -137,7 +132,8 @@ class SqlAlchemyPaymentRepository:
         return self._one(_BY_REFERENCE, {"partner": partner_id, "reference": reference})
 
     def save(self, payment: Payment) -> None:
-        values = _changing(payment, version=payment.version + 1, before=self._loaded.get(payment))
+        before = payment.__dict__.get("_row")  # a stored payment's columns as it was loaded
+        values = _changing(payment, version=payment.version + 1, before=before)
         columns = frozenset(values)
         values.update(payment_id=payment.id, expected=payment.version)
         events = payment.events
@@ -150,7 +146,7 @@ class SqlAlchemyPaymentRepository:
         if changed != 1:
             raise ConflictError(payment.id)
         payment.version += 1
-        self._loaded.pop(payment, None)
+        payment.__dict__.pop("_row", None)  # the row is now what the payment was
         if together:
             events.clear()
         else:
@@ -160,9 +156,7 @@ class SqlAlchemyPaymentRepository:
         row = self._cursor.first(query, params)
         if row is None:
             return None
-        payment = _payment(row)
-        self._loaded[payment] = row
-        return payment
+        return _payment(row)
 
     def _write_events(self, payment: Payment) -> None:
         events = payment.events
@@ -236,19 +230,20 @@ def _request_json(document: Mapping[str, Any]) -> str:
     return _REQUEST_JSON.encode(document)
 
 
-_GIVEN = object()
-
-
 class _StoredPayment(Payment):
-    """A payment as loaded from the store, its quote decoded on its first read: a cancel, the
-    most frequent change, never reads it, and decoding it (six ``Decimal`` and five ``Money``
-    values) cost a load a third of its Python (issue 12)."""
+    """A payment as loaded from the store, with the row it was loaded from (so that a save
+    writes only the columns that changed: a version-guarded save finds that row unchanged or
+    fails), its quote decoded on its first read: a cancel, the most frequent change, never
+    reads it, and decoding it (six ``Decimal`` and five ``Money`` values) cost a load a third
+    of its Python (issue 12)."""
 
-    def __init__(self, *args: Any, stored_quote: Any = _GIVEN, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, row: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # sets the quote given (None) through the setter
-        if stored_quote is not _GIVEN:  # dataclasses.replace() gives the quote itself
-            self.__dict__["_quote_text"] = stored_quote  # decoded by the first read
-            self.__dict__["_quote_set"] = False
+        if row is not None:  # dataclasses.replace() gives the quote itself, and no row
+            state = self.__dict__
+            state["_row"] = row
+            state["_quote_text"] = row["quote_json"]  # decoded by the first read
+            state["_quote_set"] = False
 
     @property
     def quote(self) -> Quote | None:
@@ -302,6 +297,14 @@ def _changing(
     return values
 
 
+# A stored value's member, by a dict's lookup: an Enum's call by value costs ten times as much,
+# and every load makes three. (Only members' values are written; CHECK constraints hold the
+# statuses and channels.)
+_CHANNELS = {member.value: member for member in Channel}
+_STATUSES = {member.value: member for member in PaymentStatus}
+_STAGES = {member.value: member for member in PendingStage}
+
+
 def _payment(row: dict[str, Any]) -> Payment:
     rejection = None
     if row["rejection_code"] is not None:
@@ -318,14 +321,14 @@ def _payment(row: dict[str, Any]) -> Payment:
         transaction_reference=row["transaction_reference"],
         request=_StoredDocument(row["request_json"]),
         request_fingerprint=row["request_fingerprint"],
-        channel=Channel(row["channel"]),
+        channel=_CHANNELS[row["channel"]],
         provider=row["provider"],
-        status=PaymentStatus(row["status"]),
-        pending_stage=PendingStage(stage) if stage else None,
+        status=_STATUSES[row["status"]],
+        pending_stage=_STAGES[stage] if stage else None,
         created=row["created"],
         status_timestamp=row["status_timestamp"],
         pending_max_completion_date=row["pending_max_completion_date"],
-        stored_quote=row["quote_json"],
+        row=row,
         cashout_code=row["cashout_code"],
         rejection=rejection,
         return_message=row["return_message"],
