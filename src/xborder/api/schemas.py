@@ -6,7 +6,7 @@ left out (D10); amounts are decimal strings; timestamps are UTC with an explicit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from xborder.domain.model import Payment
@@ -33,7 +33,10 @@ def timestamp(value: datetime | None, *, millis: bool = False) -> str | None:
     """ISO 8601 in UTC with an explicit ``+00:00`` offset (D10)."""
     if value is None:
         return None
-    return value.isoformat(timespec="milliseconds" if millis else "seconds")
+    spec = "milliseconds" if millis else "seconds"
+    if value.tzinfo is UTC:  # the naive time's text and the offset: an aware one's costs more
+        return datetime.combine(value.date(), value.time()).isoformat(timespec=spec) + "+00:00"
+    return value.isoformat(timespec=spec)
 
 
 def _money(value: Money | None) -> dict[str, str] | None:
@@ -124,8 +127,16 @@ def _additional_data_list(additional: Any) -> dict[str, Any] | None:
     }
 
 
+_EMPTY_KINDS = (str, dict, list)
+
+
 def _omit_empty(view: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in view.items() if v not in (None, "", {}, [])}
+    """``view`` without its members that are None, "", {} or [] (0 and false stay): most
+    values are true, which one test tells, where comparing each with the four empty values
+    cost a Retrieve's view a fifth of its time."""
+    return {
+        k: v for k, v in view.items() if v or (v is not None and not isinstance(v, _EMPTY_KINDS))
+    }
 
 
 CANCEL_SUCCESS: dict[str, Any] = {"cancelpayment": {"status": "SUCCESS"}}
