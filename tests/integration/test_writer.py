@@ -472,6 +472,29 @@ def test_a_unit_aborted_by_a_deadlock_is_run_again(db: Engine) -> None:
     assert not _stored(db, "D1") and not _stored(db, "D2") and _stored(db, "D3")
 
 
+def test_a_deadlock_in_a_group_without_savepoints_runs_only_its_unit_later(
+    db: Engine, modes: list[bool]
+) -> None:
+    """The others of the group run again at once (with savepoints), without the unit whose
+    locks were contended; that unit runs again in a later group, as after a savepoint's
+    rollback: twice in all, not three times."""
+    runs: list[int] = []
+
+    def unit(factory: UowFactory) -> str:
+        runs.append(1)
+        with factory() as uow:
+            uow.payments.add(make_payment(f"L{len(runs)}"))
+            uow.commit()
+        if len(runs) == 1:
+            raise _Deadlock("deadlock detected")
+        return "done"
+
+    outcomes = run_group(db, [_add("A"), unit, _add("C")])
+    assert [o.error for o in outcomes] == [None, None, None] and outcomes[1].value == "done"
+    assert len(runs) == 2 and modes == [False, True, True]
+    assert _stored(db, "A") and _stored(db, "C") and _stored(db, "L2") and not _stored(db, "L1")
+
+
 def test_a_unit_that_keeps_deadlocking_fails_in_the_end(db: Engine) -> None:
     def unit(factory: UowFactory) -> str:
         raise _Deadlock("deadlock detected")

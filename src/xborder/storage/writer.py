@@ -15,7 +15,8 @@ a cancel's four. The transaction counts what may have changed something instead
 (:class:`~xborder.storage.transaction.Transaction`); a unit that raises with nothing counted
 has nothing to undo. When one raises after it changed something, the transaction is rolled
 back whole and the group runs again at once, each unit inside a savepoint of its own, as the
-next :data:`GUARDED_GROUPS` groups then do from the start.
+next :data:`GUARDED_GROUPS` groups then do from the start (a unit aborted by a deadlock or a
+lock timeout is left out of that run, and runs in a later group: see :data:`TRANSIENT`).
 
 Where the group runs:
 
@@ -179,25 +180,48 @@ def _locked_group(
     if lock is not None:
         lock.acquire()
     try:
-        if not savepoints:
-            outcomes = _in_transaction(engine, units, impatient=impatient, savepoints=False)
-            if outcomes is not None:
-                return outcomes, False
-            log.debug("a write group of %d runs again with savepoints", len(units))
-        outcomes = _in_transaction(engine, units, impatient=impatient)
-        if outcomes is None:  # pragma: no cover - only a transaction without savepoints gives up
-            raise AssertionError("a group with savepoints gave up")
-        return outcomes, not savepoints
+        if savepoints:
+            return _guarded(engine, units, impatient=impatient), False
+        tried = _in_transaction(engine, units, impatient=impatient, savepoints=False)
+        if isinstance(tried, list):
+            return tried, False
+        log.debug("a write group of %d runs again with savepoints", len(units))
+        if tried.transient is None:
+            return _guarded(engine, units, impatient=impatient), True
+        # A deadlock or lock timeout: that unit runs again in a later group, as it would
+        # have after its savepoint's rollback; the others run again now, without waiting
+        # on its locks a second time.
+        others = units[: tried.index] + units[tried.index + 1 :]
+        outcomes = _guarded(engine, others, impatient=impatient) if others else []
+        outcomes.insert(tried.index, tried.transient)
+        return outcomes, True
     finally:
         if lock is not None:
             lock.release()
 
 
+@dataclass(slots=True)
+class _GaveUp:
+    """Where a transaction without savepoints was abandoned (nothing of its group commits):
+    the unit that failed after it changed something and, when a deadlock or a lock timeout
+    aborted it, its outcome."""
+
+    index: int = 0
+    transient: _Outcome[Any] | None = None
+
+
+def _guarded(engine: Engine, units: list[Unit[Any]], *, impatient: bool) -> list[_Outcome[Any]]:
+    """The group in one transaction, each unit in a savepoint of its own."""
+    outcomes = _in_transaction(engine, units, impatient=impatient)
+    if not isinstance(outcomes, list):  # pragma: no cover - only a bare transaction gives up
+        raise AssertionError("a group with savepoints gave up")
+    return outcomes
+
+
 def _in_transaction(
     engine: Engine, units: list[Unit[Any]], *, impatient: bool = False, savepoints: bool = True
-) -> list[_Outcome[Any]] | None:
-    """The group in one transaction; None when, without savepoints, a unit failed after it
-    changed something (nothing of the group was committed)."""
+) -> list[_Outcome[Any]] | _GaveUp:
+    """The group in one transaction, or, without savepoints, where it gave up."""
     try:
         transaction = Transaction(engine, savepoints=savepoints)
     except Exception as exc:  # noqa: BLE001 - the units' callers get it
@@ -212,8 +236,9 @@ def _in_transaction(
                 # sent with the second unit's first statement (xborder.storage.libpq)
                 transaction.hold(f"SET LOCAL lock_timeout = '{GROUP_LOCK_TIMEOUT}'")
             outcome = run(transaction, factory, unit)
-            if outcome is None:
-                return None  # rolled back whole by close(), below
+            if isinstance(outcome, _GaveUp):
+                outcome.index = position
+                return outcome  # rolled back whole by close(), below
             outcomes.append(outcome)
         transaction.commit()
     except Exception as exc:
@@ -226,19 +251,20 @@ def _in_transaction(
 
 def _run_bare(
     transaction: Transaction, factory: UowFactory, unit: Unit[Any]
-) -> _Outcome[Any] | None:
-    """A unit in a transaction without savepoints; None when it failed after it changed
-    something, which only a savepoint could undo (a failed statement counts: on PostgreSQL
-    it aborts the transaction)."""
+) -> _Outcome[Any] | _GaveUp:
+    """A unit in a transaction without savepoints, or a give-up when it failed after it
+    changed something, which only a savepoint could undo (a failed statement counts: on
+    PostgreSQL it aborts the transaction)."""
     changes = transaction.cursor.changes
     try:
         value = unit(factory)
     except SavepointsNeeded:  # an inner unit of work failed after a change
-        return None
+        return _GaveUp()
     except Exception as exc:  # noqa: BLE001 - delivered to the unit's caller
+        outcome: _Outcome[Any] = _Outcome(error=exc, transient=_sqlstate(exc) in TRANSIENT)
         if transaction.cursor.changes != changes:
-            return None
-        return _Outcome(error=exc, transient=_sqlstate(exc) in TRANSIENT)
+            return _GaveUp(transient=outcome if outcome.transient else None)
+        return outcome
     return _Outcome(value=value)
 
 
