@@ -43,13 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--small", type=int, default=200, help="cancels of the shorter run")
     parser.add_argument("--large", type=int, default=1200, help="cancels of the longer run")
+    parser.add_argument("--journal", choices=("on", "off"), default="on", help=(
+        "the request journal (its thread batches by the wall clock, so under callgrind its "
+        "cost per cancel is not a server's: off compares request paths alone)"))  # fmt: skip
     parser.add_argument("--postgres-url", default=os.environ.get(
         "XBORDER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))  # fmt: skip
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # under valgrind
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        asyncio.run(_cancels(args.database_url, args.child))
+        asyncio.run(_cancels(args.database_url, args.child, journal=args.journal))
         return 0
     if not 0 < args.small < args.large:
         parser.error("--small must be positive and less than --large")
@@ -72,7 +75,8 @@ def _count(args: argparse.Namespace) -> tuple[int, int]:
             url = _database(args, Path(scratch), label)
             command = ["valgrind", "--tool=callgrind",
                        f"--callgrind-out-file={scratch}/{label}.out", sys.executable, "-m",
-                       "bench.icount", "--child", str(cancels), "--database-url", url]  # fmt: skip
+                       "bench.icount", "--child", str(cancels), "--database-url", url,
+                       "--journal", args.journal]  # fmt: skip
             runs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                          text=True, env=store.clean_environment()))  # fmt: skip
         outputs = [run.communicate()[0] for run in runs]
@@ -92,7 +96,7 @@ def _database(args: argparse.Namespace, scratch: Path, label: str) -> str:
                              scratch / f"{label}.db")  # fmt: skip
 
 
-async def _cancels(database_url: str, count: int) -> None:
+async def _cancels(database_url: str, count: int, *, journal: str = "on") -> None:
     """``count`` unsigned cancels through the app, ``CONCURRENCY`` at a time."""
     from xborder.api.app import create_app
     from xborder.config import Settings
@@ -101,7 +105,7 @@ async def _cancels(database_url: str, count: int) -> None:
     settings = Settings.from_env({
         "XBORDER_DATABASE_URL": database_url, "XBORDER_DATA_DIR": str(data),
         "XBORDER_AUTH": "off", "XBORDER_SCHEDULER": "off", "XBORDER_WEBHOOKS": "off",
-        "XBORDER_LOG_LEVEL": "warning",
+        "XBORDER_LOG_LEVEL": "warning", "XBORDER_JOURNAL": journal,
     })  # fmt: skip
     app = create_app(settings)
     startup: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
