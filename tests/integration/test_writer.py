@@ -455,19 +455,25 @@ class _Deadlock(Exception):
     sqlstate = "40P01"
 
 
-def test_a_unit_aborted_by_a_deadlock_is_run_again(db: Engine) -> None:
-    attempts: list[int] = []
+def _deadlocking(prefix: str, times: int, runs: list[int]) -> Unit[str]:
+    """A unit that adds a payment (``prefix`` and its run's number), then is aborted by a
+    deadlock on its first ``times`` runs."""
 
     def unit(factory: UowFactory) -> str:
-        attempts.append(1)
+        runs.append(1)
         with factory() as uow:
-            uow.payments.add(make_payment(f"D{len(attempts)}"))
+            uow.payments.add(make_payment(f"{prefix}{len(runs)}"))
             uow.commit()
-        if len(attempts) < 3:
+        if len(runs) <= times:
             raise _Deadlock("deadlock detected")
         return "done"
 
-    outcome = run_group(db, [unit])[0]
+    return unit
+
+
+def test_a_unit_aborted_by_a_deadlock_is_run_again(db: Engine) -> None:
+    attempts: list[int] = []
+    outcome = run_group(db, [_deadlocking("D", 2, attempts)])[0]
     assert outcome.value == "done" and len(attempts) == 3
     assert not _stored(db, "D1") and not _stored(db, "D2") and _stored(db, "D3")
 
@@ -479,17 +485,7 @@ def test_a_deadlock_in_a_group_without_savepoints_runs_only_its_unit_later(
     locks were contended; that unit runs again in a later group, as after a savepoint's
     rollback: twice in all, not three times."""
     runs: list[int] = []
-
-    def unit(factory: UowFactory) -> str:
-        runs.append(1)
-        with factory() as uow:
-            uow.payments.add(make_payment(f"L{len(runs)}"))
-            uow.commit()
-        if len(runs) == 1:
-            raise _Deadlock("deadlock detected")
-        return "done"
-
-    outcomes = run_group(db, [_add("A"), unit, _add("C")])
+    outcomes = run_group(db, [_add("A"), _deadlocking("L", 1, runs), _add("C")])
     assert [o.error for o in outcomes] == [None, None, None] and outcomes[1].value == "done"
     assert len(runs) == 2 and modes == [False, True, True]
     assert _stored(db, "A") and _stored(db, "C") and _stored(db, "L2") and not _stored(db, "L1")
