@@ -110,26 +110,19 @@ class LibpqCursor(Cursor):
             if held:
                 self.send(held)
             return super()._execute(prepared, values)
-        compiled = prepared.compiled(self._numbered)
+        compiled = self._compiled(prepared, self._numbered)
         # numbered placeholders are positional: the values come as a sequence, in their order
         parameters = cast(Sequence[Any], compiled.parameters(values))
-        if not compiled.reads:
-            self.changes += 1
         try:
             return self._run(compiled.sql, parameters, held)
         except errors.Error as exc:
-            self.changes += 1
             raise self._wrapped(compiled.sql, parameters, exc) from exc
 
     def plain(self, sql: str) -> None:
         if not self._began():
             super().plain(sql)
             return
-        try:
-            self._check(self._pgconn.exec_(sql.encode(self._encoding)))
-        except errors.Error:
-            self.changes += 1
-            raise
+        self._check(self._pgconn.exec_(sql.encode(self._encoding)))
 
     def _began(self) -> bool:
         """Whether the transaction is open, after opening it as psycopg would at its next
@@ -223,8 +216,11 @@ class LibpqCursor(Cursor):
             results.append(result)
 
     def _check(self, result: pq.abc.PGresult) -> None:
+        """Raise a failed result as psycopg would; the failed statement counts as a change
+        (on PostgreSQL it aborts the transaction)."""
         if result.status in _DONE:
             return
+        self.changes += 1
         if self._pgconn.status == _BAD:  # as psycopg's cursor raises a lost connection
             message = self._pgconn.error_message.decode(self._encoding, "replace").strip()
             raise errors.OperationalError(f"the connection is lost: {message}")

@@ -208,22 +208,28 @@ class Cursor:
         """Run the statement; returns the driver's cursor (``rowcount``, ``fetchone``), whose
         result holds until the next statement."""
         self._send_held()
-        compiled = prepared.compiled(self._dialect)
+        compiled = self._compiled(prepared, self._dialect)
         parameters = compiled.parameters(values)
         cursor = self._cursor
         if cursor is None:
             cursor = self._cursor = self._connection.cursor()
-        if not compiled.reads:
-            self.changes += 1
         try:
             cursor.execute(compiled.sql, parameters)
         except self._errors as exc:
-            self.changes += 1
             raise self._wrapped(compiled.sql, parameters, exc) from exc
         return cursor
 
+    def _compiled(self, prepared: Prepared, dialect: Dialect) -> Compiled:
+        """``prepared`` for ``dialect``, about to run: counted unless it only reads."""
+        compiled = prepared.compiled(dialect)
+        if not compiled.reads:
+            self.changes += 1
+        return compiled
+
     def _wrapped(self, sql: str, parameters: Any, exc: Exception) -> sa.exc.StatementError:
-        """The driver's error as SQLAlchemy's (``IntegrityError`` ...), as ``execute`` raises it."""
+        """The driver's error as SQLAlchemy's (``IntegrityError`` ...), as ``execute`` raises
+        it; the failed statement counts as a change."""
+        self.changes += 1
         return sa.exc.DBAPIError.instance(sql, parameters, exc, self._errors, dialect=self._dialect)
 
     def plain(self, sql: str) -> None:
@@ -239,9 +245,8 @@ class Cursor:
 
     def execute_many(self, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
         self._send_held()
-        compiled = prepared.compiled(self._dialect)
+        compiled = self._compiled(prepared, self._dialect)
         parameters = [compiled.parameters(values) for values in rows]
-        self.changes += 1
         cursor = self._connection.cursor()
         try:
             cursor.executemany(compiled.sql, parameters)
