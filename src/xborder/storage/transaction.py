@@ -21,7 +21,7 @@ again in a transaction with savepoints.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect, Engine
@@ -32,6 +32,8 @@ from xborder.storage.prepared import Cursor
 
 if TYPE_CHECKING:
     from xborder.storage.unit_of_work import Repositories
+
+T = TypeVar("T")
 
 
 class Transaction:
@@ -149,18 +151,12 @@ class Transaction:
 
     def _end(self, name: str) -> str:
         """Close the innermost savepoint, ``name``; the savepoint that marks its point."""
-        depth = len(self._points)
-        if name != f"xb{depth}":
-            raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
-        return self._points.pop()
+        return _innermost(self._points, name)
 
     def _end_mark(self, name: str) -> int:
         """Without savepoints: close the innermost, ``name``; the count of changes when it
         opened."""
-        depth = len(self._marks)
-        if name != f"xb{depth}":
-            raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
-        return self._marks.pop()
+        return _innermost(self._marks, name)
 
     def hold(self, statement: str) -> None:
         """Send ``statement`` (no parameters, no rows) with the next statement of work, as
@@ -218,6 +214,15 @@ class Transaction:
             self._connection = self._driver = None
             if owner is not None:
                 owner.close()  # back to the pool, once
+
+
+def _innermost(stack: list[T], name: str) -> T:
+    """Pop what ``stack`` holds for the innermost savepoint, which must be ``name`` (savepoints
+    are named after their depth and end innermost first)."""
+    depth = len(stack)
+    if name != f"xb{depth}":
+        raise RuntimeError(f"savepoint {name} ended out of order (depth {depth})")
+    return stack.pop()
 
 
 def _cursor_type(dialect: Dialect) -> type[Cursor]:
