@@ -281,6 +281,7 @@ def targets(results: list[Result]) -> list[str]:
     plain = dict(fmt="json", enc=False, store=_small(results))
     unsigned = _find(results, db="sqlite", op="cancel", signed=False, **plain)
     rows.ratios("unsigned stateful cancel vs no-op ceiling", 0.5, unsigned)
+    _against_frontier(rows, unsigned, _find(results, db="frontier", op="cancel", **plain))
     _against_wiremock(rows, unsigned, next(iter(_find(results, db="wiremock")), None))
     _journal_cost(rows, *(_find(results, db="sqlite", op="cancel", signed=False, journal=on,
                                 repeat=None, **plain) for on in (True, False)))  # fmt: skip
@@ -366,6 +367,21 @@ def _verify_cost(rows: _Rows, oauth1: list[Result], request_token: list[Result])
         )
 
 
+def _against_frontier(rows: _Rows, unsigned: list[Result], frontier: list[Result]) -> None:
+    """The frontier's raw cancel (``bench.frontier``) against the ceiling, and xborder's
+    unsigned cancel at the same worker count as a share of it: the part of the ratio target
+    that the request path's own work could still win."""
+    for f in frontier:
+        rows.reported(f"frontier: a raw ASGI cancel on the same store, group commit, nothing "
+                      f"else (`bench.frontier`; server CPU {f.server_cpu_us:.0f} µs/req) vs "
+                      f"ceiling", f, f.ratio, "-")  # fmt: skip
+        for r in (r for r in unsigned if r.spec.workers == f.spec.workers):
+            share = r.ratio / f.ratio if f.ratio else None
+            rows.reported(f"… xborder's unsigned cancel over the frontier (ratio over ratio; "
+                          f"server CPU {r.server_cpu_us:.0f} vs {f.server_cpu_us:.0f} µs/req)",
+                          r, share, "-")  # fmt: skip
+
+
 def _against_wiremock(rows: _Rows, unsigned: list[Result], stub: Result | None) -> None:
     """xborder's unsigned cancel req/s over WireMock's, both measured in this run."""
     for r in unsigned:
@@ -391,7 +407,7 @@ def _memory(rows: _Rows, results: list[Result], small: int) -> None:
                  0 < r.rss_worker_max_mb <= RSS_LIMIT_MB)  # fmt: skip
     if not big:
         rows.add("RSS per worker after 1M payments (MB)", None, None, limit, False)
-    xborder = [r for r in results if r.spec.db != "wiremock" and r.rss_workers_mb]
+    xborder = [r for r in results if r.spec.db in ("sqlite", "postgres") and r.rss_workers_mb]
     if xborder:
         top = max(xborder, key=lambda r: r.rss_worker_max_mb)
         rows.add("… the largest worker of any xborder run (MB)", top, top.rss_worker_max_mb,

@@ -24,7 +24,9 @@ it acknowledged (its access log) must read CANCELLED.
 Right after the 1-worker unsigned cancel run comes the same run with the request journal off
 (``XBORDER_JOURNAL=off``: issue 14 allows the journal at most 5 % of the targets), and the
 pair again (``--journal-pairs``, 3; the journal's cost is the gap between the medians of the
-two sides, so one noisy run does not decide it), then
+two sides, so one noisy run does not decide it), then the frontier (``bench.frontier``: a raw
+ASGI app doing the same cancels on a copy of the same store with group commit and nothing
+else, served the same way; the most any implementation reaches here), then
 WireMock's static stub of the cancel call
 (``bench.wiremock``) is driven with the same wrk settings and the same kind of requests.
 
@@ -99,11 +101,13 @@ def _slug(spec: Spec) -> str:
 def plan(args: argparse.Namespace) -> list[Spec]:
     """Issue 12's target runs, in this order: the unsigned cancel at the first worker count,
     the same with the request journal off right after it (issue 14: what the journal costs),
-    WireMock's stub, the unsigned cancel at the other worker counts; the cancel pre-signed
-    with Mastercard's signer, and at the first worker count the same cancel by the eu project
-    with request tokens (D23: their verify cost beside OAuth 1.0a's); unsigned create
-    (sandbox) and retrieve; PostgreSQL cancel at the last worker count; the cancels on the
-    big store (RSS per worker after 1M payments) last, after all the others."""
+    the frontier's raw cancel on the same store (``bench.frontier``: the most any
+    implementation could reach here), WireMock's stub, the unsigned cancel at the other
+    worker counts; the cancel pre-signed with Mastercard's signer, and at the first worker
+    count the same cancel by the eu project with request tokens (D23: their verify cost
+    beside OAuth 1.0a's); unsigned create (sandbox) and retrieve; PostgreSQL cancel at the
+    last worker count; the cancels on the big store (RSS per worker after 1M payments) last,
+    after all the others."""
     small, big, pg = args.store, args.big_store, args.postgres
     workers = [int(w) for w in args.workers.split(",")]
     most = workers[-1]
@@ -116,6 +120,7 @@ def plan(args: argparse.Namespace) -> list[Spec]:
             for again in range(2, args.journal_pairs + 1):
                 runs.append(Spec("sqlite", w, unsigned, small, repeat=again))
                 runs.append(Spec("sqlite", w, unsigned, small, journal=False, repeat=again))
+            runs.append(Spec("frontier", w, unsigned, small))
         if w == workers[0] and args.wiremock:
             runs.append(Spec("wiremock", max(workers), unsigned, 0))
     for w in workers:
@@ -164,7 +169,7 @@ class Bench:
         """Load (or take from the cache) every store the plan needs, before the first run, so
         the time budget sees what the runs themselves take (1,000,000 payments take 35-45 s to
         load the first time)."""
-        for db, size in dict.fromkeys((s.db, s.store) for s in specs if s.db != "wiremock"):
+        for db, size in dict.fromkeys((_store_db(s), s.store) for s in specs if _store_db(s)):
             try:
                 self.base(db, size)
             except Exception as exc:  # noqa: BLE001 - the runs on this store will fail alone
@@ -191,7 +196,7 @@ class Bench:
     def database_for(self, spec: Spec) -> str:
         """The run's database URL: a fresh copy of the base, except for the big store, whose
         runs share one copy and cancel disjoint sets of payments."""
-        base = self.base(spec.db, spec.store)
+        base = self.base(_store_db(spec), spec.store)
         if spec.db == "postgres":
             return store.clone_database(self.args.postgres_url, base, "xbench_run")
         if spec.store > self.args.store:
@@ -269,8 +274,8 @@ class Bench:
                 durable, sampled = self.check_stored(spec, url, server, targets, warm, load)
         finally:
             code = server.stop()
-        ticked = _scheduler_ticked(url, measured_from)
-        if not ticked:
+        ticked = None if spec.db == "frontier" else _scheduler_ticked(url, measured_from)
+        if ticked is False:
             notes.append("the scheduler did not renew its lease during the run")
         if spec.kind.operation == "retrieve" and code not in (0, None):
             notes.append(f"server exit code {code}")
@@ -305,6 +310,8 @@ class Bench:
             return ("yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"), "-"
         stored = _cancelled(url, [payment_id(i) for i in targets])
         durable = "yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"
+        if spec.db == "frontier":  # no access log to sample: the count alone
+            return durable, "-"
         logged = _acknowledged_cancels(server.log_path)
         if not logged:
             return durable, "no access log: not sampled"
@@ -392,8 +399,10 @@ class Bench:
         return f"JVM warm-up {2 * len(rounds)}s (req/s per 2 s: {shown})"
 
     def server(self, spec: Spec, url: str) -> Server:
-        env = server_environment(spec.kind.signed, journal=spec.journal)
         log = WORK / "logs" / f"{_slug(spec)}.log"
+        if spec.db == "frontier":
+            return Server("frontier", 1, log, url)
+        env = server_environment(spec.kind.signed, journal=spec.journal)
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
     def drive(self, port: int, records: Path, seconds: float, cycle: bool = False) -> Load:
@@ -481,6 +490,11 @@ def _result(
         rss_workers_mb=[kib / 1024 for kib in workers_kib],
         **rest,
     )
+
+
+def _store_db(spec: Spec) -> str | None:
+    """The database whose store the run reads: the frontier reads SQLite's; WireMock none."""
+    return {"frontier": "sqlite", "wiremock": None}.get(spec.db, spec.db)
 
 
 def _checkpoint(path: Path) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import wiremock
+from bench.frontier import DATABASE_ENV as FRONTIER_DATABASE_ENV
+from bench.frontier import READY as FRONTIER_READY
 from bench.noop import READY as NOOP_READY
 from bench.store import clean_environment, xborder_command
 
@@ -28,6 +30,7 @@ XBORDER_READY = "Application startup complete"
 READY = {  # kind -> (what each worker logs once it serves, a path answering 200 then)
     "xborder": (XBORDER_READY, "/health"),
     "noop": (NOOP_READY, "/"),
+    "frontier": (FRONTIER_READY, "/"),
     "wiremock": (wiremock.READY, wiremock.HEALTH),
 }
 _live: dict[int, subprocess.Popen[bytes]] = {}
@@ -84,8 +87,8 @@ def group_cpu_seconds(pgid: int) -> tuple[float, float]:
 
 @dataclass
 class Server:
-    """One server under test. ``kind`` is ``xborder``, ``noop`` or ``wiremock`` (whose
-    command line ``command`` gives)."""
+    """One server under test. ``kind`` is ``xborder``, ``noop``, ``frontier`` (on the SQLite
+    file of ``database_url``) or ``wiremock`` (whose command line ``command`` gives)."""
 
     kind: str
     workers: int
@@ -107,6 +110,8 @@ class Server:
         if self.kind == "noop":
             return [sys.executable, "-m", "bench.noop", "--port", str(self.port),
                     "--workers", str(self.workers)]  # fmt: skip
+        if self.kind == "frontier":
+            return [sys.executable, "-m", "bench.frontier", "--port", str(self.port)]
         argv = [*xborder_command(), "serve", "--host", HOST, "--port", str(self.port),
                 "--workers", str(self.workers), "--data-dir", str(self.data_dir)]  # fmt: skip
         return [*argv, "--database-url", self.database_url] if self.database_url else argv
@@ -114,6 +119,8 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         path = os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(REPO))))
         env = clean_environment(**self.env, PYTHONPATH=path)
+        if self.kind == "frontier" and self.database_url:
+            env[FRONTIER_DATABASE_ENV] = self.database_url.removeprefix("sqlite:///")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 self.argv,

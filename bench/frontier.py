@@ -1,0 +1,175 @@
+"""The frontier: the cheapest stateful cancel this machine can serve, as a raw ASGI app.
+
+Issue 12 measured a 60-line app (raw ASGI, SQLite inline on the event loop) to show what a
+real cancel can cost. This is that app with xborder's own durability and batching, served
+exactly as ``xborder serve`` serves xborder (uvicorn, uvloop, httptools, no access log), on a
+copy of the same bench store, driven with the same requests:
+
+- SQLite in WAL mode, ``synchronous=NORMAL``, foreign keys on, SQLite's automatic checkpoints
+  off and a thread checkpointing every 20 ms (xborder's defaults: every acknowledged cancel
+  survives SIGKILL, and the benchmark checks it does);
+- the requests that reach the loop on one turn are cancelled in one transaction (group
+  commit), each answered only after that transaction's ``COMMIT``;
+- per cancel: the JSON body decoded, the payment read by id (its status and version), a
+  version-guarded update to CANCELLED, and the status change's outbox row, with a UUID v7
+  ``event_ref`` as xborder writes it; a payment that is not pending is refused (400).
+
+It has nothing else: no authentication, validation, content negotiation, domain model,
+request journal, access log, metrics, scheduler or webhook sender, and one fixed answer. So
+the ratio it reaches is the most any implementation of the stateful cancel on this schema
+and this server can reach here, whatever its design: the part of a ratio target that
+xborder's own work can still win is the gap between xborder's ratio and this one.
+
+    XBORDER_FRONTIER_DB=path.db python -m bench.frontier --port 8099
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from xborder.storage.payments import event_ref
+
+DATABASE_ENV = "XBORDER_FRONTIER_DB"
+READY = "bench-frontier-ready"
+CHECKPOINT_SECONDS = 0.02
+BODY = b'{"cancelpaymentresponse":{"status":"CANCELLED"}}'
+REFUSED = b'{"Errors":{"Error":[{"ReasonCode":"INVALID_STATUS"}]}}'
+_READ = "SELECT status, version, partner_id, transaction_reference FROM payments WHERE id = ?"
+_CANCEL = (
+    "UPDATE payments SET status = 'CANCELLED', pending_stage = NULL, "
+    "pending_max_completion_date = NULL, status_timestamp = ?, version = version + 1 "
+    "WHERE id = ? AND version = ?"
+)
+_EVENT = (
+    "INSERT INTO outbox (event_ref, payment_id, partner_id, transaction_reference, "
+    "previous_status, status, occurred_at, attempts) "
+    "VALUES (?, ?, ?, ?, 'PENDING', 'CANCELLED', ?, 0)"
+)
+
+
+def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+
+
+class Frontier:
+    """The app: one SQLite connection on the event loop, the cancels of a turn in one group."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connection: sqlite3.Connection | None = None
+        self.waiting: list[tuple[asyncio.Future[int], str]] = []
+
+    def open(self) -> None:
+        self.connection = _connect(self.path)
+        self.connection.execute("PRAGMA wal_autocheckpoint=0")
+        threading.Thread(target=self._checkpoint, name="checkpoint", daemon=True).start()
+
+    def _checkpoint(self) -> None:
+        connection = _connect(self.path)
+        while True:
+            time.sleep(CHECKPOINT_SECONDS)
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status = 200
+        if scope["method"] == "POST":  # anything else: the readiness probe
+            json.loads(body)
+            status = await self._cancel(scope["path"].rsplit("/", 2)[-2])
+        answer = BODY if status == 200 else REFUSED
+        await send({"type": "http.response.start", "status": status, "headers": _headers(answer)})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _cancel(self, payment_id: str) -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        if not self.waiting:
+            loop.call_soon(self._flush)
+        future: asyncio.Future[int] = loop.create_future()
+        self.waiting.append((future, payment_id))
+        return future
+
+    def _flush(self) -> None:
+        """One transaction for every cancel waiting; the answers only after its commit."""
+        group, self.waiting = self.waiting, []
+        assert self.connection is not None
+        cursor = self.connection.cursor()
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        cursor.execute("BEGIN IMMEDIATE")
+        statuses = [_cancel_one(cursor, payment_id, now) for _, payment_id in group]
+        cursor.execute("COMMIT")
+        for (future, _), status in zip(group, statuses, strict=True):
+            future.set_result(status)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.open()
+                print(f"{READY} {os.getpid()}", file=sys.stderr, flush=True)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _cancel_one(cursor: sqlite3.Cursor, payment_id: str, now: str) -> int:
+    row = cursor.execute(_READ, (payment_id,)).fetchone()
+    if row is None or row[0] != "PENDING":
+        return 400
+    cursor.execute(_CANCEL, (now, payment_id, row[1]))
+    if cursor.rowcount != 1:
+        return 400
+    cursor.execute(_EVENT, (event_ref(), payment_id, row[2], row[3], now))
+    return 200
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+app = Frontier(os.environ.get(DATABASE_ENV, ""))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    import uvicorn
+
+    uvicorn.run(  # the arguments of xborder.cli.commands.serve, one worker
+        "bench.frontier:app",
+        host=args.host,
+        port=args.port,
+        workers=1,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()
