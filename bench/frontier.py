@@ -12,12 +12,15 @@ copy of the same bench store, driven with the same requests:
   commit), each answered only after that transaction's ``COMMIT``;
 - per cancel: the JSON body decoded, the payment read by id (its status and version), a
   version-guarded update to CANCELLED, and the status change's outbox row, with a UUID v7
-  ``event_ref`` as xborder writes it; a payment that is not pending is refused (400).
+  ``event_ref`` as xborder writes it; a payment that is not pending is refused (400);
+- per retrieve (``GET`` of a payment's path): the payment's row read by id and partner on
+  the event loop, its stored request document parsed, and the row's columns with that
+  document encoded as the JSON answer (orjson); an unknown payment is a 404.
 
 It has nothing else: no authentication, validation, content negotiation, domain model,
-request journal, access log, metrics, scheduler or webhook sender, and one fixed answer. So
-the ratio it reaches is the most any implementation of the stateful cancel on this schema
-and this server can reach here, whatever its design: the part of a ratio target that
+view, request journal, access log, metrics, scheduler or webhook sender, and a fixed answer
+to a cancel. So the ratio it reaches is the most any implementation of that request on this
+schema and this server can reach here, whatever its design: the part of a ratio target that
 xborder's own work can still win is the gap between xborder's ratio and this one.
 
     XBORDER_FRONTIER_DB=path.db python -m bench.frontier --port 8099
@@ -36,6 +39,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from xborder.storage.payments import event_ref
 
 DATABASE_ENV = "XBORDER_FRONTIER_DB"
@@ -43,6 +48,7 @@ READY = "bench-frontier-ready"
 CHECKPOINT_SECONDS = 0.02
 BODY = b'{"cancelpaymentresponse":{"status":"CANCELLED"}}'
 REFUSED = b'{"Errors":{"Error":[{"ReasonCode":"INVALID_STATUS"}]}}'
+_RETRIEVE = "SELECT * FROM payments WHERE id = ? AND partner_id = ?"
 _READ = "SELECT status, version, partner_id, transaction_reference FROM payments WHERE id = ?"
 _CANCEL = (
     "UPDATE payments SET status = 'CANCELLED', pending_stage = NULL, "
@@ -89,11 +95,14 @@ class Frontier:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        status = 200
-        if scope["method"] == "POST":  # anything else: the readiness probe
+        path: str = scope["path"]
+        status, answer = 200, BODY  # the readiness probe's (GET /)
+        if scope["method"] == "POST":
             json.loads(body)
-            status = await self._cancel(scope["path"].rsplit("/", 2)[-2])
-        answer = BODY if status == 200 else REFUSED
+            status = await self._cancel(path.rsplit("/", 2)[-2])
+            answer = BODY if status == 200 else REFUSED
+        elif path != "/":
+            status, answer = self._retrieve(path)
         await send({"type": "http.response.start", "status": status, "headers": _headers(answer)})
         await send({"type": "http.response.body", "body": answer})
 
@@ -104,6 +113,18 @@ class Frontier:
         future: asyncio.Future[int] = loop.create_future()
         self.waiting.append((future, payment_id))
         return future
+
+    def _retrieve(self, path: str) -> tuple[int, bytes]:
+        """``/send/v1/partners/{partner}/crossborder/{payment-id}``: the stored payment."""
+        parts = path.split("/")
+        assert self.connection is not None
+        cursor = self.connection.execute(_RETRIEVE, (parts[-1], parts[-3]))
+        row = cursor.fetchone()
+        if row is None:
+            return 404, REFUSED
+        payment = dict(zip((c[0] for c in cursor.description), row, strict=True))
+        payment["request"] = json.loads(payment.pop("request_json"))
+        return 200, orjson.dumps({"payment": payment})
 
     def _flush(self) -> None:
         """One transaction for every cancel waiting; the answers only after its commit."""
