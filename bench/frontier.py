@@ -13,6 +13,13 @@ copy of the same bench store, driven with the same requests:
 - per cancel: the JSON body decoded, the payment read by id (its status and version), a
   version-guarded update to CANCELLED, and the status change's outbox row, with a UUID v7
   ``event_ref`` as xborder writes it; a payment that is not pending is refused (400);
+- a signed cancel (``Authorization`` present) first has its OAuth 1.0a signature checked by
+  xborder's own verifier (``xborder.security.oauth1.verify``: the body hash, the base string,
+  RSA-SHA256 against the certificate of ``XBORDER_FRONTIER_CERT``), and its nonce inserted
+  in the cancel's own transaction (refused, 401, if seen before);
+- per create (``POST`` to ``.../payment``): the JSON document decoded, the payment inserted
+  (PENDING, a new ``rem_`` id, the document stored as its text and its SHA-256) with its
+  outbox row, in the group's transaction; a reference the partner used before is refused;
 - per retrieve (``GET`` of a payment's path): the payment's row read by id and partner on
   the event loop, its stored request document parsed, and the row's columns with that
   document encoded as the JSON answer (orjson); an unknown payment is a 404.
@@ -30,24 +37,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from xborder.domain.model import new_payment_id
+from xborder.security import oauth1
+from xborder.security.keys import load_certificate
 from xborder.storage.payments import event_ref
 
 DATABASE_ENV = "XBORDER_FRONTIER_DB"
+CERTIFICATE_ENV = "XBORDER_FRONTIER_CERT"  # the signing certificate of signed requests
 READY = "bench-frontier-ready"
 CHECKPOINT_SECONDS = 0.02
 BODY = b'{"cancelpaymentresponse":{"status":"CANCELLED"}}'
 REFUSED = b'{"Errors":{"Error":[{"ReasonCode":"INVALID_STATUS"}]}}'
+_NONCE = (
+    "INSERT INTO nonces (consumer_key, nonce, timestamp) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_CREATE = (
+    "INSERT INTO payments (id, partner_id, transaction_reference, environment, status, "
+    "pending_stage, channel, created, status_timestamp, request_json, request_fingerprint, "
+    "version) VALUES (?, ?, ?, 'sandbox', 'PENDING', 'Processing', 'MOBILE_MONEY', ?, ?, ?, ?, 1)"
+)
+_CREATED = (
+    "INSERT INTO outbox (event_ref, payment_id, partner_id, transaction_reference, "
+    "previous_status, status, pending_stage, occurred_at, attempts) "
+    "VALUES (?, ?, ?, ?, 'PENDING', 'PENDING', 'Processing', ?, 0)"
+)
 _RETRIEVE = "SELECT * FROM payments WHERE id = ? AND partner_id = ?"
 _READ = "SELECT status, version, partner_id, transaction_reference FROM payments WHERE id = ?"
 _CANCEL = (
@@ -69,12 +95,16 @@ def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
 class Frontier:
     """The app: one SQLite connection on the event loop, the cancels of a turn in one group."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, certificate: str) -> None:
         self.path = path
+        self.certificate = certificate
+        self.public_key: Any = None
         self.connection: sqlite3.Connection | None = None
-        self.waiting: list[tuple[asyncio.Future[int], str]] = []
+        self.waiting: list[tuple[asyncio.Future[int], Callable[[sqlite3.Cursor, str], int]]] = []
 
     def open(self) -> None:
+        if self.certificate:
+            self.public_key = load_certificate(self.certificate).public_key()
         self.connection = _connect(self.path)
         self.connection.execute("PRAGMA wal_autocheckpoint=0")
         threading.Thread(target=self._checkpoint, name="checkpoint", daemon=True).start()
@@ -97,21 +127,44 @@ class Frontier:
                 break
         path: str = scope["path"]
         status, answer = 200, BODY  # the readiness probe's (GET /)
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and path.endswith("/payment"):
+            document = json.loads(body)["paymentrequest"]
+            payment_id, partner_id = new_payment_id(), path.split("/")[-3]
+            status = await self._write(lambda cursor, now: _create_one(
+                cursor, payment_id, partner_id, document, now))  # fmt: skip
+            created = {"payment": {"id": payment_id, "status": "PENDING", **document}}
+            answer = orjson.dumps(created) if status == 200 else REFUSED
+        elif scope["method"] == "POST":
+            signed = self._verified(scope, body)
             json.loads(body)
-            status = await self._cancel(path.rsplit("/", 2)[-2])
+            payment_id = path.rsplit("/", 2)[-2]
+            status = await self._write(lambda cursor, now: _cancel_one(
+                cursor, payment_id, now, signed))  # fmt: skip
             answer = BODY if status == 200 else REFUSED
         elif path != "/":
             status, answer = self._retrieve(path)
         await send({"type": "http.response.start", "status": status, "headers": _headers(answer)})
         await send({"type": "http.response.body", "body": answer})
 
-    def _cancel(self, payment_id: str) -> asyncio.Future[int]:
+    def _verified(self, scope: dict[str, Any], body: bytes) -> oauth1.OAuthParams | None:
+        """A signed request's OAuth parameters, its signature checked; None if unsigned."""
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization")
+        if authorization is None:
+            return None
+        url = f"http://{headers[b'host'].decode()}{scope['raw_path'].decode()}"
+        key = self.public_key
+        now = int(time.time())
+        return oauth1.verify("POST", url, authorization.decode(), body,
+                             public_key_for=lambda _consumer: key, now=now)  # fmt: skip
+
+    def _write(self, work: Callable[[sqlite3.Cursor, str], int]) -> asyncio.Future[int]:
+        """``work`` run in the next group's transaction; its status once that commits."""
         loop = asyncio.get_running_loop()
         if not self.waiting:
             loop.call_soon(self._flush)
         future: asyncio.Future[int] = loop.create_future()
-        self.waiting.append((future, payment_id))
+        self.waiting.append((future, work))
         return future
 
     def _retrieve(self, path: str) -> tuple[int, bytes]:
@@ -127,13 +180,13 @@ class Frontier:
         return 200, orjson.dumps({"payment": payment})
 
     def _flush(self) -> None:
-        """One transaction for every cancel waiting; the answers only after its commit."""
+        """One transaction for every write waiting; the answers only after its commit."""
         group, self.waiting = self.waiting, []
         assert self.connection is not None
         cursor = self.connection.cursor()
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         cursor.execute("BEGIN IMMEDIATE")
-        statuses = [_cancel_one(cursor, payment_id, now) for _, payment_id in group]
+        statuses = [work(cursor, now) for _, work in group]
         cursor.execute("COMMIT")
         for (future, _), status in zip(group, statuses, strict=True):
             future.set_result(status)
@@ -150,7 +203,13 @@ class Frontier:
                 return
 
 
-def _cancel_one(cursor: sqlite3.Cursor, payment_id: str, now: str) -> int:
+def _cancel_one(
+    cursor: sqlite3.Cursor, payment_id: str, now: str, signed: oauth1.OAuthParams | None
+) -> int:
+    if signed is not None:
+        cursor.execute(_NONCE, (signed.consumer_key, signed.nonce, signed.timestamp))
+        if cursor.rowcount != 1:
+            return 401
     row = cursor.execute(_READ, (payment_id,)).fetchone()
     if row is None or row[0] != "PENDING":
         return 400
@@ -161,6 +220,20 @@ def _cancel_one(cursor: sqlite3.Cursor, payment_id: str, now: str) -> int:
     return 200
 
 
+def _create_one(
+    cursor: sqlite3.Cursor, payment_id: str, partner_id: str, document: Any, now: str
+) -> int:
+    text = orjson.dumps(document).decode()
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    reference = document["transaction_reference"]
+    try:
+        cursor.execute(_CREATE, (payment_id, partner_id, reference, now, now, text, fingerprint))
+    except sqlite3.IntegrityError:  # the partner's reference is taken
+        return 400
+    cursor.execute(_CREATED, (event_ref(), payment_id, partner_id, reference, now))
+    return 200
+
+
 def _connect(path: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
@@ -168,7 +241,7 @@ def _connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-app = Frontier(os.environ.get(DATABASE_ENV, ""))
+app = Frontier(os.environ.get(DATABASE_ENV, ""), os.environ.get(CERTIFICATE_ENV, ""))
 
 
 def main() -> None:

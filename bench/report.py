@@ -281,16 +281,20 @@ def targets(results: list[Result]) -> list[str]:
     plain = dict(fmt="json", enc=False, store=_small(results))
     unsigned = _find(results, db="sqlite", op="cancel", signed=False, **plain)
     rows.ratios("unsigned stateful cancel vs no-op ceiling", 0.5, unsigned)
-    _against_frontier(rows, unsigned, _find(results, db="frontier", op="cancel", **plain))
+    _against_frontier(rows, unsigned, _find(results, db="frontier", op="cancel", signed=False,
+                                            **plain))  # fmt: skip
     _against_wiremock(rows, unsigned, next(iter(_find(results, db="wiremock")), None))
     _journal_cost(rows, *(_find(results, db="sqlite", op="cancel", signed=False, journal=on,
                                 repeat=None, **plain) for on in (True, False)))  # fmt: skip
     signed = _find(results, db="sqlite", op="cancel", signed=True, **plain)
     rows.ratios("OAuth-signed cancel (Mastercard's signer) vs ceiling", 0.25, signed)
+    _against_frontier(rows, signed, _find(results, db="frontier", op="cancel", signed=True,
+                                          **plain))  # fmt: skip
     _verify_cost(rows, signed, _find(results, db="sqlite", op="cancel", signed=True,
                                      region="eu", **plain))  # fmt: skip
-    rows.ratios("create payment (sandbox) vs ceiling", 0.3,
-                _find(results, db="sqlite", op="create", signed=False, **plain))  # fmt: skip
+    create = _find(results, db="sqlite", op="create", signed=False, **plain)
+    rows.ratios("create payment (sandbox) vs ceiling", 0.3, create)
+    _against_frontier(rows, create, _find(results, db="frontier", op="create", **plain))
     retrieve = _find(results, db="sqlite", op="retrieve", signed=False, **plain)
     rows.ratios("retrieve vs ceiling", 0.5, retrieve)
     _against_frontier(rows, retrieve, _find(results, db="frontier", op="retrieve", **plain))
@@ -373,7 +377,7 @@ def _against_frontier(rows: _Rows, xborder: list[Result], frontier: list[Result]
     request at the same worker count as a share of it: the part of the ratio target that the
     request path's own work could still win."""
     for f in frontier:
-        what = f.spec.kind.operation
+        what = f"{'signed ' if f.spec.kind.signed else ''}{f.spec.kind.operation}"
         rows.reported(f"frontier: a raw ASGI {what} on the same store, nothing else "
                       f"(`bench.frontier`; server CPU {f.server_cpu_us:.0f} µs/req) vs "
                       f"ceiling", f, f.ratio, "-")  # fmt: skip

@@ -58,6 +58,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import loadgen, report, standins, store, wiremock
+from bench.frontier import CERTIFICATE_ENV
 from bench.model import Load, Result, Spec
 from bench.servers import HOST, Server, exchange, kill_all, stop_on_signals
 from bench.workload import Client, Kind, make_client, payment_id, read_records, write_records
@@ -127,7 +128,9 @@ def plan(args: argparse.Namespace) -> list[Spec]:
         runs.append(Spec("sqlite", w, Kind("cancel"), small))
         if w == workers[0]:
             runs.append(Spec("sqlite", w, Kind("cancel", region="eu"), small))
+            runs.append(Spec("frontier", w, Kind("cancel"), small))
     runs += [Spec("sqlite", w, Kind("create", signed=False), small) for w in workers]
+    runs.append(Spec("frontier", workers[0], Kind("create", signed=False), small))
     runs += [Spec("sqlite", w, Kind("retrieve", signed=False), small) for w in workers]
     runs.append(Spec("frontier", workers[0], Kind("retrieve", signed=False), small))
     if pg:
@@ -402,7 +405,8 @@ class Bench:
     def server(self, spec: Spec, url: str) -> Server:
         log = WORK / "logs" / f"{_slug(spec)}.log"
         if spec.db == "frontier":
-            return Server("frontier", 1, log, url)
+            env = {CERTIFICATE_ENV: str(self.client.signing_cert)}
+            return Server("frontier", 1, log, url, env=env)
         env = server_environment(spec.kind.signed, journal=spec.journal)
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
