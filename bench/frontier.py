@@ -20,6 +20,10 @@ copy of the same bench store, driven with the same requests:
 - per create (``POST`` to ``.../payment``): the JSON document decoded, the payment inserted
   (PENDING, a new ``rem_`` id, the document stored as its text and its SHA-256) with its
   outbox row, in the group's transaction; a reference the partner used before is refused;
+- on PostgreSQL (``XBORDER_FRONTIER_DB`` a ``postgresql://`` URL; the cancel only, with
+  ``--workers``): each worker's cancels that arrive while its previous group is in flight
+  go in the next, one statement each (the update guarded by the status, and its event fed by
+  the row it returns), pipelined on one psycopg connection, in one transaction;
 - per retrieve (``GET`` of a payment's path): the payment's row read by id and partner on
   the event loop, its stored request document parsed, and the row's columns with that
   document encoded as the JSON answer (orjson); an unknown payment is a 404.
@@ -49,6 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 
 from xborder.domain.model import new_payment_id
 from xborder.security import oauth1
@@ -73,6 +78,14 @@ _CREATED = (
     "INSERT INTO outbox (event_ref, payment_id, partner_id, transaction_reference, "
     "previous_status, status, pending_stage, occurred_at, attempts) "
     "VALUES (?, ?, ?, ?, 'PENDING', 'PENDING', 'Processing', ?, 0)"
+)
+_POSTGRES_CANCEL = (
+    "WITH changed AS (UPDATE payments SET status = 'CANCELLED', pending_stage = NULL, "
+    "pending_max_completion_date = NULL, status_timestamp = %s, version = version + 1 "
+    "WHERE id = %s AND status = 'PENDING' RETURNING id, partner_id, transaction_reference) "
+    "INSERT INTO outbox (event_ref, payment_id, partner_id, transaction_reference, "
+    "previous_status, status, occurred_at, attempts) "
+    "SELECT %s, id, partner_id, transaction_reference, 'PENDING', 'CANCELLED', %s, 0 FROM changed"
 )
 _RETRIEVE = "SELECT * FROM payments WHERE id = ? AND partner_id = ?"
 _READ = "SELECT status, version, partner_id, transaction_reference FROM payments WHERE id = ?"
@@ -100,9 +113,15 @@ class Frontier:
         self.certificate = certificate
         self.public_key: Any = None
         self.connection: sqlite3.Connection | None = None
+        self.postgres: psycopg.AsyncConnection[Any] | None = None
+        self.cancels: list[tuple[asyncio.Future[int], str]] = []  # waiting, on PostgreSQL
+        self.groups: asyncio.Task[None] | None = None  # running PostgreSQL's groups
         self.waiting: list[tuple[asyncio.Future[int], Callable[[sqlite3.Cursor, str], int]]] = []
 
-    def open(self) -> None:
+    async def open(self) -> None:
+        if self.path.startswith("postgresql"):
+            self.postgres = await psycopg.AsyncConnection.connect(self.path)
+            return
         if self.certificate:
             self.public_key = load_certificate(self.certificate).public_key()
         self.connection = _connect(self.path)
@@ -134,6 +153,9 @@ class Frontier:
                 cursor, payment_id, partner_id, document, now))  # fmt: skip
             created = {"payment": {"id": payment_id, "status": "PENDING", **document}}
             answer = orjson.dumps(created) if status == 200 else REFUSED
+        elif scope["method"] == "POST" and self.postgres is not None:
+            status = await self._postgres_cancel(path.rsplit("/", 2)[-2])
+            answer = BODY if status == 200 else REFUSED
         elif scope["method"] == "POST":
             signed = self._verified(scope, body)
             json.loads(body)
@@ -167,6 +189,27 @@ class Frontier:
         self.waiting.append((future, work))
         return future
 
+    def _postgres_cancel(self, payment_id: str) -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self.cancels.append((future, payment_id))
+        if self.groups is None or self.groups.done():
+            self.groups = loop.create_task(self._postgres_groups())
+        return future
+
+    async def _postgres_groups(self) -> None:
+        """Run the waiting cancels as a group until none wait; more gather meanwhile."""
+        assert self.postgres is not None
+        connection = self.postgres
+        while self.cancels:
+            group, self.cancels = self.cancels, []
+            now = datetime.now(UTC)
+            async with connection.transaction(), connection.pipeline():
+                cursors = [await connection.execute(_POSTGRES_CANCEL, (now, pid, event_ref(), now))
+                           for _, pid in group]  # fmt: skip
+            for (future, _), cursor in zip(group, cursors, strict=True):
+                future.set_result(200 if cursor.rowcount == 1 else 400)
+
     def _retrieve(self, path: str) -> tuple[int, bytes]:
         """``/send/v1/partners/{partner}/crossborder/{payment-id}``: the stored payment."""
         parts = path.split("/")
@@ -195,7 +238,7 @@ class Frontier:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.open()
+                await self.open()
                 print(f"{READY} {os.getpid()}", file=sys.stderr, flush=True)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -248,14 +291,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1, help="PostgreSQL only")
     args = parser.parse_args()
     import uvicorn
 
-    uvicorn.run(  # the arguments of xborder.cli.commands.serve, one worker
+    uvicorn.run(  # the arguments of xborder.cli.commands.serve
         "bench.frontier:app",
         host=args.host,
         port=args.port,
-        workers=1,
+        workers=args.workers,
         loop="uvloop",
         http="httptools",
         access_log=False,

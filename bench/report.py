@@ -306,8 +306,10 @@ def targets(results: list[Result]) -> list[str]:
     if not unsigned:
         rows.add("p99 of the unsigned cancel run (ms)", None, None, f"≤ {P99_LIMIT_MS:g}", False)
     postgres = _find(results, db="postgres", op="cancel", signed=False, **plain)
-    rows.ratios("PostgreSQL stateful cancel (unsigned) vs ceiling", 0.15,
-                [r for r in postgres if r.spec.workers == 2] or postgres)  # fmt: skip
+    postgres = [r for r in postgres if r.spec.workers == 2] or postgres
+    rows.ratios("PostgreSQL stateful cancel (unsigned) vs ceiling", 0.15, postgres)
+    _against_frontier(rows, postgres, _find(results, db="frontier-postgres", op="cancel",
+                                            **plain))  # fmt: skip
     for r in _find(results, db="postgres", op="cancel", signed=True, **plain):
         rows.lines.append(f"| … the same, signed (not a target) | {r.spec.name} "
                           f"| {r.ratio:.3f} | - | reported |")  # fmt: skip
@@ -378,7 +380,10 @@ def _against_frontier(rows: _Rows, xborder: list[Result], frontier: list[Result]
     request path's own work could still win."""
     for f in frontier:
         what = f"{'signed ' if f.spec.kind.signed else ''}{f.spec.kind.operation}"
-        rows.reported(f"frontier: a raw ASGI {what} on the same store, nothing else "
+        where = "the same store"
+        if f.spec.db == "frontier-postgres":
+            where += f" (PostgreSQL, {f.spec.workers} workers)"
+        rows.reported(f"frontier: a raw ASGI {what} on {where}, nothing else "
                       f"(`bench.frontier`; server CPU {f.server_cpu_us:.0f} µs/req) vs "
                       f"ceiling", f, f.ratio, "-")  # fmt: skip
         for r in (r for r in xborder if r.spec.workers == f.spec.workers):

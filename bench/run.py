@@ -135,6 +135,7 @@ def plan(args: argparse.Namespace) -> list[Spec]:
     runs.append(Spec("frontier", workers[0], Kind("retrieve", signed=False), small))
     if pg:
         runs.append(Spec("postgres", most, unsigned, small))
+        runs.append(Spec("frontier-postgres", most, unsigned, small))
         if not args.quick:
             runs.append(Spec("postgres", most, Kind("cancel"), small))
     if big:
@@ -201,7 +202,7 @@ class Bench:
         """The run's database URL: a fresh copy of the base, except for the big store, whose
         runs share one copy and cancel disjoint sets of payments."""
         base = self.base(_store_db(spec), spec.store)
-        if spec.db == "postgres":
+        if _store_db(spec) == "postgres":
             return store.clone_database(self.args.postgres_url, base, "xbench_run")
         if spec.store > self.args.store:
             return f"sqlite:///{base}"
@@ -278,10 +279,10 @@ class Bench:
                 durable, sampled = self.check_stored(spec, url, server, targets, warm, load)
         finally:
             code = server.stop()
-        ticked = None if spec.db == "frontier" else _scheduler_ticked(url, measured_from)
+        ticked = None if spec.db.startswith("frontier") else _scheduler_ticked(url, measured_from)
         if ticked is False:
             notes.append("the scheduler did not renew its lease during the run")
-        if spec.kind.operation == "retrieve" and code not in (0, None) and spec.db != "frontier":
+        if spec.kind.operation == "retrieve" and code not in (0, None) and spec.db == "sqlite":
             notes.append(f"server exit code {code}")
         if load.exhausted:
             notes.append(f"records used up after {load.seconds:.1f}s")
@@ -314,7 +315,7 @@ class Bench:
             return ("yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"), "-"
         stored = _cancelled(url, [payment_id(i) for i in targets])
         durable = "yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"
-        if spec.db == "frontier":  # no access log to sample: the count alone
+        if spec.db.startswith("frontier"):  # no access log to sample: the count alone
             return durable, "-"
         logged = _acknowledged_cancels(server.log_path)
         if not logged:
@@ -404,9 +405,9 @@ class Bench:
 
     def server(self, spec: Spec, url: str) -> Server:
         log = WORK / "logs" / f"{_slug(spec)}.log"
-        if spec.db == "frontier":
+        if spec.db.startswith("frontier"):
             env = {CERTIFICATE_ENV: str(self.client.signing_cert)}
-            return Server("frontier", 1, log, url, env=env)
+            return Server("frontier", spec.workers, log, url, env=env)
         env = server_environment(spec.kind.signed, journal=spec.journal)
         return Server("xborder", spec.workers, log, url, self.data_dir, env)
 
@@ -498,8 +499,11 @@ def _result(
 
 
 def _store_db(spec: Spec) -> str | None:
-    """The database whose store the run reads: the frontier reads SQLite's; WireMock none."""
-    return {"frontier": "sqlite", "wiremock": None}.get(spec.db, spec.db)
+    """The database whose store the run reads (the frontier's: SQLite's, or PostgreSQL's);
+    WireMock none."""
+    return {"frontier": "sqlite", "frontier-postgres": "postgres", "wiremock": None}.get(
+        spec.db, spec.db
+    )
 
 
 def _checkpoint(path: Path) -> None:

@@ -111,7 +111,8 @@ class Server:
             return [sys.executable, "-m", "bench.noop", "--port", str(self.port),
                     "--workers", str(self.workers)]  # fmt: skip
         if self.kind == "frontier":
-            return [sys.executable, "-m", "bench.frontier", "--port", str(self.port)]
+            return [sys.executable, "-m", "bench.frontier", "--port", str(self.port),
+                    "--workers", str(self.workers)]  # fmt: skip
         argv = [*xborder_command(), "serve", "--host", HOST, "--port", str(self.port),
                 "--workers", str(self.workers), "--data-dir", str(self.data_dir)]  # fmt: skip
         return [*argv, "--database-url", self.database_url] if self.database_url else argv
@@ -120,7 +121,8 @@ class Server:
         path = os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), str(REPO))))
         env = clean_environment(**self.env, PYTHONPATH=path)
         if self.kind == "frontier" and self.database_url:
-            env[FRONTIER_DATABASE_ENV] = self.database_url.removeprefix("sqlite:///")
+            url = self.database_url.removeprefix("sqlite:///")
+            env[FRONTIER_DATABASE_ENV] = url.replace("postgresql+psycopg://", "postgresql://")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 self.argv,
