@@ -204,11 +204,16 @@ class Frontier:
         while self.cancels:
             group, self.cancels = self.cancels, []
             now = datetime.now(UTC)
-            async with connection.transaction(), connection.pipeline():
-                cursors = [await connection.execute(_POSTGRES_CANCEL, (now, pid, event_ref(), now))
-                           for _, pid in group]  # fmt: skip
-            for (future, _), cursor in zip(group, cursors, strict=True):
-                future.set_result(200 if cursor.rowcount == 1 else 400)
+            try:
+                async with connection.transaction(), connection.pipeline():
+                    cursors = [await connection.execute(_POSTGRES_CANCEL,
+                                                        (now, pid, event_ref(), now))
+                               for _, pid in group]  # fmt: skip
+                statuses = [200 if cursor.rowcount == 1 else 400 for cursor in cursors]
+            except psycopg.Error:  # rolled back: every caller of the group hears it (500)
+                statuses = [500] * len(group)
+            for (future, _), status in zip(group, statuses, strict=True):
+                future.set_result(status)
 
     def _retrieve(self, path: str) -> tuple[int, bytes]:
         """``/send/v1/partners/{partner}/crossborder/{payment-id}``: the stored payment."""
@@ -228,9 +233,14 @@ class Frontier:
         assert self.connection is not None
         cursor = self.connection.cursor()
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        cursor.execute("BEGIN IMMEDIATE")
-        statuses = [work(cursor, now) for _, work in group]
-        cursor.execute("COMMIT")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            statuses = [work(cursor, now) for _, work in group]
+            cursor.execute("COMMIT")
+        except sqlite3.Error:  # nothing of the group holds: every caller hears it (500)
+            if self.connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            statuses = [500] * len(group)
         for (future, _), status in zip(group, statuses, strict=True):
             future.set_result(status)
 

@@ -383,8 +383,9 @@ def _against_frontier(rows: _Rows, xborder: list[Result], frontier: list[Result]
         where = "the same store"
         if f.spec.db == "frontier-postgres":
             where += f" (PostgreSQL, {f.spec.workers} workers)"
+        short = "; its records ran out: a lower bound" if f.load.exhausted else ""
         rows.reported(f"frontier: a raw ASGI {what} on {where}, nothing else "
-                      f"(`bench.frontier`; server CPU {f.server_cpu_us:.0f} µs/req) vs "
+                      f"(`bench.frontier`; server CPU {f.server_cpu_us:.0f} µs/req{short}) vs "
                       f"ceiling", f, f.ratio, "-")  # fmt: skip
         for r in (r for r in xborder if r.spec.workers == f.spec.workers):
             share = r.ratio / f.ratio if f.ratio else None

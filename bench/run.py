@@ -74,6 +74,7 @@ WARM_RECORDS = 400
 INITIAL_RATE = {"cancel": 2500.0, "create": 2000.0, "retrieve": 3000.0}  # signed, req/s
 UNSIGNED_FACTOR = 3.0  # unsigned records cost nothing to build: build plenty
 ENC_FACTOR = 0.7
+FRONTIER_FACTOR = 3.0  # the frontier serves two to four times xborder's rate: records for it
 MAX_RECORDS = 60_000
 SAMPLE = 200  # answered cancels read back from the database after each cancel run
 WIREMOCK_RECORDS = 5_000  # the stub keeps no state: its records cycle
@@ -231,6 +232,7 @@ class Bench:
     def record_budget(self, spec: Spec) -> int:
         factor = ENC_FACTOR if spec.kind.encrypted else 1.0
         factor *= 1.0 if spec.kind.signed else UNSIGNED_FACTOR
+        factor *= FRONTIER_FACTOR if spec.db.startswith("frontier") else 1.0
         rate = self.rates.get(spec.rate_key, INITIAL_RATE[spec.kind.operation] * factor)
         return int(min(MAX_RECORDS, rate * self.args.duration * 1.3 + 300))
 
