@@ -18,6 +18,18 @@ def test_an_event_ref_is_a_version_7_uuid_of_the_rfc_variant() -> None:
     assert parsed.variant == uuid.RFC_4122
 
 
+@pytest.mark.parametrize("random", [bytes(10), b"\xff" * 10, bytes(range(10)), b"\x00\x01" * 5])
+@pytest.mark.parametrize("nanos", [0, 1_000_000, 1_796_600_000_123_456_789])
+def test_an_event_ref_is_written_as_the_uuid_module_writes_it(
+    monkeypatch: pytest.MonkeyPatch, random: bytes, nanos: int
+) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: nanos)
+    monkeypatch.setattr("os.urandom", lambda n: random[:n])
+    ref = event_ref()
+    assert ref == str(uuid.UUID(ref))  # zero-padded, lower case, dashes in place
+    assert uuid.UUID(ref).int >> 80 == nanos // 1_000_000
+
+
 def test_an_event_ref_starts_with_the_milliseconds_it_was_made_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
