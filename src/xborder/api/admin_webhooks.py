@@ -10,8 +10,8 @@ GET      /deliveries?partner_id=&payment_id=     (none)
 POST     /events/{event_id}/redeliver            (none)
 =======  ======================================  ===========================================
 
-Any partner id may have a webhook, bound to a project or not (D18). The secret is optional
-and never shown again.
+Any partner id may have a webhook, bound to a project or not (D18). The secret is optional (a
+non-empty string when given, never null) and never shown again.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def set_target(
         raise ValidationFailed(
             [FieldProblem(ProblemKind.MISSING if url is None else ProblemKind.VALUE, "url")]
         )
-    if secret is not None and (not isinstance(secret, str) or not secret):
+    # optional, but a string when given: an explicit null is refused, as the description says
+    if "secret" in body and (not isinstance(secret, str) or not secret):
         raise ValidationFailed([FieldProblem(ProblemKind.VALUE, "secret")])
     try:
         s.written(webhooks.set_webhook, p["partner_id"], url, secret)
