@@ -55,6 +55,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from bench.noop import serve
 from xborder.domain.model import new_payment_id
 from xborder.security import oauth1
 from xborder.security.keys import load_certificate
@@ -303,20 +304,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1, help="PostgreSQL only")
     args = parser.parse_args()
-    import uvicorn
-
-    uvicorn.run(  # the arguments of xborder.cli.commands.serve
-        "bench.frontier:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve("bench.frontier:app", args.host, args.port, args.workers)
 
 
 if __name__ == "__main__":

@@ -53,13 +53,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    serve("bench.noop:app", args.host, args.port, args.workers)
+
+
+def serve(app: str, host: str, port: int, workers: int) -> None:
+    """Serve ``app`` (an import string) with the arguments of ``xborder serve``
+    (:mod:`xborder.cli.commands.serve`): uvloop, httptools, no access log."""
     import uvicorn
 
-    uvicorn.run(  # the arguments of xborder.cli.commands.serve
-        "bench.noop:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
