@@ -1,32 +1,34 @@
-"""The frontier: the cheapest stateful cancel this machine can serve, as a raw ASGI app.
+"""The frontier: the cheapest stateful requests this machine can serve, as a raw ASGI app.
 
 Issue 12 measured a 60-line app (raw ASGI, SQLite inline on the event loop) to show what a
-real cancel can cost. This is that app with xborder's own durability and batching, served
-exactly as ``xborder serve`` serves xborder (uvicorn, uvloop, httptools, no access log), on a
-copy of the same bench store, driven with the same requests:
+real cancel can cost. This is that app, grown to each request a target of issue 12 measures
+(cancel, signed cancel, create, retrieve; the cancel on PostgreSQL), with xborder's own
+durability and batching, served exactly as ``xborder serve`` serves xborder (uvicorn,
+uvloop, httptools, no access log), on a copy of the same bench store, driven with the same
+requests:
 
 - SQLite in WAL mode, ``synchronous=NORMAL``, foreign keys on, SQLite's automatic checkpoints
   off and a thread checkpointing every 20 ms (xborder's defaults: every acknowledged cancel
   survives SIGKILL, and the benchmark checks it does);
-- the requests that reach the loop on one turn are cancelled in one transaction (group
-  commit), each answered only after that transaction's ``COMMIT``;
+- the writes that reach the loop on one turn run in one transaction (group commit), each
+  answered only after that transaction's ``COMMIT``;
 - per cancel: the JSON body decoded, the payment read by id (its status and version), a
   version-guarded update to CANCELLED, and the status change's outbox row, with a UUID v7
   ``event_ref`` as xborder writes it; a payment that is not pending is refused (400);
 - a signed cancel (``Authorization`` present) first has its OAuth 1.0a signature checked by
   xborder's own verifier (``xborder.security.oauth1.verify``: the body hash, the base string,
   RSA-SHA256 against the certificate of ``XBORDER_FRONTIER_CERT``), and its nonce inserted
-  in the cancel's own transaction (refused, 401, if seen before);
+  in the cancel's own transaction (refused, 401, if seen before: no nonce twice, as in xborder);
 - per create (``POST`` to ``.../payment``): the JSON document decoded, the payment inserted
   (PENDING, a new ``rem_`` id, the document stored as its text and its SHA-256) with its
   outbox row, in the group's transaction; a reference the partner used before is refused;
+- per retrieve (``GET`` of a payment's path): the payment's row read by id and partner on
+  the event loop, its stored request document parsed, and the row's columns with that
+  document encoded as the JSON answer (orjson); an unknown payment is a 404;
 - on PostgreSQL (``XBORDER_FRONTIER_DB`` a ``postgresql://`` URL; the cancel only, with
   ``--workers``): each worker's cancels that arrive while its previous group is in flight
   go in the next, one statement each (the update guarded by the status, and its event fed by
-  the row it returns), pipelined on one psycopg connection, in one transaction;
-- per retrieve (``GET`` of a payment's path): the payment's row read by id and partner on
-  the event loop, its stored request document parsed, and the row's columns with that
-  document encoded as the JSON answer (orjson); an unknown payment is a 404.
+  the row it returns), pipelined on one psycopg connection, in one transaction.
 
 It has nothing else: no authentication, validation, content negotiation, domain model,
 view, request journal, access log, metrics, scheduler or webhook sender, and a fixed answer
@@ -107,7 +109,8 @@ def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
 
 
 class Frontier:
-    """The app: one SQLite connection on the event loop, the cancels of a turn in one group."""
+    """The app: one SQLite connection on the event loop, the writes of a turn in one group (on
+    PostgreSQL: one connection per worker, its waiting cancels in one pipelined group)."""
 
     def __init__(self, path: str, certificate: str) -> None:
         self.path = path
