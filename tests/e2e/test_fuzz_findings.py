@@ -197,3 +197,20 @@ def test_xml_errors_without_request_id_match_the_description(
     schemas = openapi_document()["components"]["schemas"]
     item = schemas["ErrorsXml"]["properties"]["Error"]["items"]["$ref"].rsplit("/", 1)[1]
     jsonschema.validate(error, schemas[item])
+
+
+@pytest.mark.parametrize("secret", [None, 7, ["s"]])
+def test_a_webhook_secret_other_than_a_string_is_refused(client: TestClient, secret: Any) -> None:
+    """The description allows a string or no member; ``null`` was taken as "no secret"."""
+    body = {"url": "https://partner.invalid/hook", "secret": secret}
+    response = client.put("/admin/v1/partners/FUZZ_PARTNER/webhook", json=body, headers=AUTH)
+    assert refusal(response) == (400, "INVALID_INPUT_VALUE", "082000", "secret")
+    listed = client.get("/admin/v1/webhooks", headers=AUTH).json()["webhooks"]
+    assert listed == []  # nothing registered
+
+
+def test_a_webhook_without_a_secret_is_unsigned(client: TestClient) -> None:
+    body = {"url": "https://partner.invalid/hook"}
+    response = client.put("/admin/v1/partners/FUZZ_PARTNER/webhook", json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["signed"] is False
