@@ -62,6 +62,12 @@ class Spec:
         return f"{self.rate_key} @{_count(self.store)}{again}"
 
     @property
+    def frontier(self) -> bool:
+        """A run of ``bench.frontier`` (``frontier`` on SQLite, ``frontier-postgres``), not of
+        xborder."""
+        return self.db.startswith("frontier")
+
+    @property
     def rate_key(self) -> str:
         """Runs with the same key take requests at about the same rate (whatever the store)."""
         off = "" if self.journal else ", journal off"

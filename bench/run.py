@@ -103,8 +103,9 @@ def _slug(spec: Spec) -> str:
 def plan(args: argparse.Namespace) -> list[Spec]:
     """Issue 12's target runs, in this order: the unsigned cancel at the first worker count,
     the same with the request journal off right after it (issue 14: what the journal costs),
-    the frontier's raw cancel on the same store (``bench.frontier``: the most any
-    implementation could reach here), WireMock's stub, the unsigned cancel at the other
+    the frontier's cancel on the same store (``bench.frontier``: the most any implementation
+    could reach here; its signed cancel, create, retrieve and PostgreSQL cancel follow
+    xborder's runs of the same kind), WireMock's stub, the unsigned cancel at the other
     worker counts; the cancel pre-signed with Mastercard's signer, and at the first worker
     count the same cancel by the eu project with request tokens (D23: their verify cost
     beside OAuth 1.0a's); unsigned create (sandbox) and retrieve; PostgreSQL cancel at the
@@ -232,7 +233,7 @@ class Bench:
     def record_budget(self, spec: Spec) -> int:
         factor = ENC_FACTOR if spec.kind.encrypted else 1.0
         factor *= 1.0 if spec.kind.signed else UNSIGNED_FACTOR
-        factor *= FRONTIER_FACTOR if spec.db.startswith("frontier") else 1.0
+        factor *= FRONTIER_FACTOR if spec.frontier else 1.0
         rate = self.rates.get(spec.rate_key, INITIAL_RATE[spec.kind.operation] * factor)
         return int(min(MAX_RECORDS, rate * self.args.duration * 1.3 + 300))
 
@@ -281,7 +282,7 @@ class Bench:
                 durable, sampled = self.check_stored(spec, url, server, targets, warm, load)
         finally:
             code = server.stop()
-        ticked = None if spec.db.startswith("frontier") else _scheduler_ticked(url, measured_from)
+        ticked = None if spec.frontier else _scheduler_ticked(url, measured_from)
         if ticked is False:
             notes.append("the scheduler did not renew its lease during the run")
         if spec.kind.operation == "retrieve" and code not in (0, None) and spec.db == "sqlite":
@@ -317,7 +318,7 @@ class Bench:
             return ("yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"), "-"
         stored = _cancelled(url, [payment_id(i) for i in targets])
         durable = "yes" if stored >= acknowledged else f"NO ({stored}<{acknowledged})"
-        if spec.db.startswith("frontier"):  # no access log to sample: the count alone
+        if spec.frontier:  # no access log to sample: the count alone
             return durable, "-"
         logged = _acknowledged_cancels(server.log_path)
         if not logged:
@@ -407,7 +408,7 @@ class Bench:
 
     def server(self, spec: Spec, url: str) -> Server:
         log = WORK / "logs" / f"{_slug(spec)}.log"
-        if spec.db.startswith("frontier"):
+        if spec.frontier:
             env = {CERTIFICATE_ENV: str(self.client.signing_cert)}
             return Server("frontier", spec.workers, log, url, env=env)
         env = server_environment(spec.kind.signed, journal=spec.journal)

@@ -88,7 +88,8 @@ def group_cpu_seconds(pgid: int) -> tuple[float, float]:
 @dataclass
 class Server:
     """One server under test. ``kind`` is ``xborder``, ``noop``, ``frontier`` (on the SQLite
-    file of ``database_url``) or ``wiremock`` (whose command line ``command`` gives)."""
+    file or PostgreSQL database of ``database_url``) or ``wiremock`` (whose command line
+    ``command`` gives)."""
 
     kind: str
     workers: int
